@@ -1,0 +1,3 @@
+//! warroom (bootstrap)
+pub mod config;
+pub mod model;

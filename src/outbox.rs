@@ -1,0 +1,454 @@
+//! The persisted outbound queue (DESIGN.md "Durability rule").
+//!
+//! Every message the bot sends is first written to the `outbox` tree in the same
+//! transaction as the decision that caused it. One worker per platform sends entries in
+//! order, and only then removes them — together with a record of the platform's message
+//! reference under the entry's idempotency key, so an entry is never posted twice.
+//!
+//! Ordering: entries in the same *lane* (the same incident, or the same channel) go out
+//! strictly in order, so a card is posted before it is edited; different lanes do not
+//! wait for each other. Pacing: a token bucket per channel keeps under the platforms'
+//! "about one message per second per channel" limits; a 429 pauses the platform for its
+//! `Retry-After`; 5xx and transport errors back off exponentially and retry forever (a
+//! page is never dropped); a message the platform rejects outright is kept as a dead
+//! letter and logged.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::OutboxConfig;
+use crate::model::{IncidentId, MessageRef, Platform, ReplyHandle, RichMessage};
+use crate::platforms::{ChatPlatform, SendError};
+use crate::store::{Delivered, Store};
+
+/// How long a delivered message's idempotency key is remembered.
+const SENT_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// Where a post goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// A channel, optionally inside a thread.
+    Channel {
+        channel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<String>,
+    },
+    /// The thread(s) of the entry's incident on the entry's platform, looked up when the
+    /// entry is sent (the thread may only exist once an earlier entry posted its card).
+    IncidentThread,
+}
+
+/// What a posted message is to its incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostRole {
+    Message,
+    /// The incident card, edited in place on every change.
+    Card,
+    /// The "Investigating…" message, edited as sources finish.
+    Progress,
+}
+
+/// Which earlier message an update edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Edit {
+    /// Every card of the entry's incident on the entry's platform.
+    Card,
+    /// The incident's progress message on the entry's platform.
+    Progress,
+    Message { message: MessageRef },
+}
+
+/// One outbound action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OutboxOp {
+    Post { to: Target, message: RichMessage, role: PostRole },
+    Update { edit: Edit, message: RichMessage },
+    /// A private (or in-place) answer to the person behind an event: Slack ephemeral,
+    /// Discord interaction follow-up, Telegram callback answer or reply.
+    Reply {
+        channel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<String>,
+        user: String,
+        #[serde(default)]
+        handle: ReplyHandle,
+        text: String,
+    },
+}
+
+/// A persisted outbound message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Assigned by the store, increasing: the send order.
+    pub id: u64,
+    /// Idempotency key: derived from what caused the message, so replaying the cause
+    /// cannot post it twice.
+    pub key: String,
+    pub platform: Platform,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentId>,
+    pub op: OutboxOp,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not sent before this time (backoff, Retry-After).
+    pub not_before: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The platform refused it for good; kept for the operator, never retried.
+    #[serde(default)]
+    pub dead: bool,
+}
+
+impl OutboxItem {
+    pub fn new(key: impl Into<String>, platform: Platform, incident: Option<IncidentId>, op: OutboxOp, now: DateTime<Utc>) -> Self {
+        Self {
+            id: 0,
+            key: key.into(),
+            platform,
+            incident,
+            op,
+            created_at: now,
+            attempts: 0,
+            not_before: now,
+            last_error: None,
+            dead: false,
+        }
+    }
+
+    /// Entries in one lane are sent strictly in order.
+    pub fn lane(&self) -> String {
+        if let Some(id) = self.incident {
+            return format!("incident:{id}");
+        }
+        match &self.op {
+            OutboxOp::Post { to: Target::Channel { channel, .. }, .. } | OutboxOp::Reply { channel, .. } => {
+                format!("channel:{channel}")
+            }
+            OutboxOp::Update { edit: Edit::Message { message }, .. } => format!("channel:{}", message.channel),
+            _ => "misc".to_string(),
+        }
+    }
+}
+
+/// Wakes the outbox workers when new entries were committed.
+#[derive(Clone, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    pub fn wake(&self) {
+        self.0.notify_waiters();
+        self.0.notify_one();
+    }
+
+    async fn wait(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.0.notified()).await;
+    }
+}
+
+/// Per-channel token bucket.
+struct Bucket {
+    tokens: f64,
+    updated: tokio::time::Instant,
+}
+
+struct Pacer {
+    burst: f64,
+    interval: Duration,
+    buckets: HashMap<String, Bucket>,
+}
+
+impl Pacer {
+    fn new(config: &OutboxConfig) -> Self {
+        Self {
+            burst: config.channel_burst as f64,
+            interval: Duration::from_millis(config.channel_interval_ms),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// How long to wait before the channel may receive another message (zero = now).
+    fn delay(&mut self, channel: &str) -> Duration {
+        if self.interval.is_zero() {
+            return Duration::ZERO;
+        }
+        let now = tokio::time::Instant::now();
+        let per_sec = 1.0 / self.interval.as_secs_f64();
+        let bucket = self.buckets.entry(channel.to_string()).or_insert(Bucket { tokens: self.burst, updated: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_sec).min(self.burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec)
+        }
+    }
+
+    fn take(&mut self, channel: &str) {
+        if let Some(b) = self.buckets.get_mut(channel) {
+            b.tokens -= 1.0;
+        }
+    }
+}
+
+/// Sends one platform's outbox entries until shutdown, then makes one last pass.
+pub struct OutboxWorker {
+    pub store: Arc<dyn Store>,
+    pub platform: Arc<dyn ChatPlatform>,
+    pub config: OutboxConfig,
+    pub signal: OutboxSignal,
+    /// Paces per channel on platforms whose client does not (Slack, console).
+    pub pace: bool,
+}
+
+impl OutboxWorker {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let platform = self.platform.platform();
+        let mut pacer = Pacer::new(&self.config);
+        let mut paused_until: Option<tokio::time::Instant> = None;
+        loop {
+            if shutdown.is_cancelled() {
+                // One last pass so messages decided before shutdown go out (bounded by the
+                // caller's grace period), then stop.
+                let _ = self.pass(&mut pacer, &mut paused_until, true).await;
+                tracing::debug!(%platform, "outbox worker stopped");
+                return;
+            }
+            let next = match self.pass(&mut pacer, &mut paused_until, false).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(%platform, error = %e, "outbox pass failed");
+                    Some(Duration::from_secs(1))
+                }
+            };
+            let wait = next.unwrap_or(Duration::from_secs(30)).max(Duration::from_millis(5));
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = self.signal.wait(wait) => {}
+            }
+        }
+    }
+
+    /// Sends every entry that is due and first in its lane. Returns how long until the
+    /// next entry becomes due.
+    async fn pass(
+        &self,
+        pacer: &mut Pacer,
+        paused_until: &mut Option<tokio::time::Instant>,
+        final_pass: bool,
+    ) -> Result<Option<Duration>, crate::store::StoreError> {
+        let platform = self.platform.platform();
+        let mut next: Option<Duration> = None;
+        let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
+        if let Some(until) = *paused_until {
+            let now = tokio::time::Instant::now();
+            if until > now && !final_pass {
+                soonest(until - now);
+                return Ok(next);
+            }
+            *paused_until = None;
+        }
+        let items: Vec<OutboxItem> =
+            self.store.outbox()?.into_iter().filter(|i| i.platform == platform && !i.dead).collect();
+        let mut blocked_lanes = BTreeSet::new();
+        for mut item in items {
+            let lane = item.lane();
+            if !blocked_lanes.insert(lane) {
+                continue; // an earlier entry of this lane is still waiting
+            }
+            let now = Utc::now();
+            if item.not_before > now {
+                soonest((item.not_before - now).to_std().unwrap_or_default());
+                continue;
+            }
+            if let Some(existing) = self.store.sent(&item.key)? {
+                // Delivered before a crash cut the bookkeeping short: finish it, don't resend.
+                tracing::info!(%platform, key = %item.key, "outbox entry already delivered; not sending again");
+                self.finish(&item, Some(existing))?;
+                continue;
+            }
+            let channel_key = self.pace_key(&item);
+            if self.pace {
+                let delay = pacer.delay(&channel_key);
+                if !delay.is_zero() && !final_pass {
+                    soonest(delay);
+                    continue;
+                }
+            }
+            match self.send(&item).await {
+                Ok(message) => {
+                    if self.pace {
+                        pacer.take(&channel_key);
+                    }
+                    self.finish(&item, message)?;
+                }
+                Err(SendError::RateLimited(wait)) => {
+                    tracing::warn!(%platform, key = %item.key, wait_ms = wait.as_millis() as u64, "rate limited; waiting Retry-After");
+                    item.attempts += 1;
+                    item.last_error = Some(format!("rate limited for {wait:?}"));
+                    item.not_before = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    self.store.outbox_update(&item)?;
+                    *paused_until = Some(tokio::time::Instant::now() + wait);
+                    soonest(wait);
+                    break;
+                }
+                Err(SendError::Rejected { reason }) => {
+                    tracing::error!(%platform, key = %item.key, %reason, "platform rejected a message; kept as a dead letter");
+                    item.attempts += 1;
+                    item.dead = true;
+                    item.last_error = Some(reason);
+                    self.store.outbox_update(&item)?;
+                }
+                Err(err @ (SendError::Transport(_) | SendError::Unauthorized)) => {
+                    item.attempts += 1;
+                    let backoff = self.backoff(item.attempts);
+                    if matches!(err, SendError::Unauthorized) {
+                        tracing::error!(%platform, key = %item.key, "the platform refused our token; retrying in {backoff:?}");
+                    } else {
+                        tracing::warn!(%platform, key = %item.key, error = %err, attempt = item.attempts, "send failed; retrying in {backoff:?}");
+                    }
+                    item.last_error = Some(err.to_string());
+                    item.not_before = Utc::now() + chrono::Duration::from_std(backoff).unwrap_or_default();
+                    self.store.outbox_update(&item)?;
+                    soonest(backoff);
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self.config.initial_backoff_ms.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+        let capped = base.min(self.config.max_backoff_secs * 1000);
+        // ±20 % jitter so many entries do not retry in lockstep.
+        let jitter = 0.8 + fastrand::f64() * 0.4;
+        Duration::from_millis((capped as f64 * jitter) as u64)
+    }
+
+    fn pace_key(&self, item: &OutboxItem) -> String {
+        match &item.op {
+            OutboxOp::Post { to: Target::Channel { channel, .. }, .. } | OutboxOp::Reply { channel, .. } => channel.clone(),
+            OutboxOp::Update { edit: Edit::Message { message }, .. } => message.channel.clone(),
+            _ => item
+                .incident
+                .and_then(|id| self.store.incident(id).ok().flatten())
+                .and_then(|i| i.threads.iter().find(|t| t.platform == item.platform).map(|t| t.channel.clone()))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn finish(&self, item: &OutboxItem, message: Option<MessageRef>) -> Result<(), crate::store::StoreError> {
+        let binding = match (&item.op, item.incident) {
+            (OutboxOp::Post { role, .. }, Some(id)) => Some((id, *role)),
+            _ => None,
+        };
+        self.store.delivered(Delivered {
+            outbox_id: item.id,
+            key: item.key.clone(),
+            message,
+            binding,
+            keep_until: Utc::now() + SENT_RETENTION,
+        })
+    }
+
+    /// Performs one entry. `Ok(None)` = nothing to send any more (the entry is obsolete).
+    async fn send(&self, item: &OutboxItem) -> Result<Option<MessageRef>, SendError> {
+        let platform = self.platform.platform();
+        match &item.op {
+            OutboxOp::Post { to, message, .. } => {
+                let (channel, thread) = match to {
+                    Target::Channel { channel, thread } => (channel.clone(), thread.clone()),
+                    Target::IncidentThread => {
+                        let thread = item
+                            .incident
+                            .and_then(|id| self.store.incident(id).ok().flatten())
+                            .and_then(|i| i.threads.into_iter().find(|t| t.platform == platform));
+                        match thread {
+                            Some(t) => (t.channel, Some(t.thread)),
+                            None => {
+                                tracing::warn!(%platform, key = %item.key, "incident has no thread on this platform; message skipped");
+                                return Ok(None);
+                            }
+                        }
+                    }
+                };
+                self.platform.post(&channel, thread.as_deref(), message).await.map(Some)
+            }
+            OutboxOp::Update { edit, message } => {
+                let targets: Vec<MessageRef> = match edit {
+                    Edit::Message { message } => vec![message.clone()],
+                    Edit::Card | Edit::Progress => {
+                        let incident = item.incident.and_then(|id| self.store.incident(id).ok().flatten());
+                        let refs = match (incident, edit) {
+                            (Some(i), Edit::Card) => i.cards,
+                            (Some(i), _) => i.progress,
+                            (None, _) => Vec::new(),
+                        };
+                        refs.into_iter().filter(|r| r.platform == platform).collect()
+                    }
+                };
+                if targets.is_empty() {
+                    tracing::warn!(%platform, key = %item.key, "nothing to edit on this platform; update skipped");
+                }
+                for target in &targets {
+                    self.platform.update(target, message).await?;
+                }
+                Ok(None)
+            }
+            OutboxOp::Reply { channel, thread, user, handle, text } => {
+                let to = crate::platforms::ReplyTarget {
+                    channel: channel.clone(),
+                    thread: thread.clone(),
+                    user: user.clone(),
+                    handle: handle.clone(),
+                };
+                self.platform.reply(&to, text).await.map(|_| None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn pacer_allows_a_burst_then_one_per_interval() {
+        let config = OutboxConfig { channel_burst: 2, channel_interval_ms: 1000, ..Default::default() };
+        let mut pacer = Pacer::new(&config);
+        for _ in 0..2 {
+            assert_eq!(pacer.delay("C1"), Duration::ZERO);
+            pacer.take("C1");
+        }
+        let wait = pacer.delay("C1");
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+        assert_eq!(pacer.delay("C2"), Duration::ZERO, "other channels are not held back");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(pacer.delay("C1"), Duration::ZERO);
+    }
+
+    #[test]
+    fn lanes_keep_one_incident_in_order_and_channels_apart() {
+        let now = Utc::now();
+        let card = OutboxItem::new("k1", Platform::Slack, Some(4), OutboxOp::Update { edit: Edit::Card, message: RichMessage::default() }, now);
+        let hint = OutboxItem::new(
+            "k2",
+            Platform::Slack,
+            None,
+            OutboxOp::Post { to: Target::Channel { channel: "C1".into(), thread: None }, message: RichMessage::default(), role: PostRole::Message },
+            now,
+        );
+        assert_eq!(card.lane(), "incident:4");
+        assert_eq!(hint.lane(), "channel:C1");
+    }
+}

@@ -1,0 +1,114 @@
+//! Chat platforms: connect, verify, parse, render, send.
+//!
+//! Each adapter translates its wire payloads into [`Inbound`] at the edge (a pure
+//! `wire.rs`), renders [`RichMessage`] into its own dialect (a pure `render.rs`), and
+//! implements [`ChatPlatform`] for the rest of the daemon. Nothing outside this module
+//! imports slack-morphism, serenity or teloxide.
+
+pub mod console;
+pub mod intake;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use intake::{Intake, IntakeError};
+
+use crate::model::{MessageRef, Platform, ReplyHandle, RichMessage};
+
+/// Why a send failed, phrased as what the caller should do.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum SendError {
+    /// Wait this long, then try again (HTTP 429 `Retry-After`).
+    #[error("rate limited, retry after {0:?}")]
+    RateLimited(Duration),
+    /// The platform refused our credentials; retrying will not help until they change.
+    #[error("unauthorized: the platform refused the bot's token")]
+    Unauthorized,
+    /// The platform refused this message for good (unknown channel, too long, …).
+    #[error("rejected: {reason}")]
+    Rejected { reason: String },
+    /// Network trouble or a 5xx: try again later.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// Who to answer privately, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTarget {
+    pub channel: String,
+    pub thread: Option<String>,
+    pub user: String,
+    pub handle: ReplyHandle,
+}
+
+/// A message from a channel's recent history (the `channel_history` context source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub user: String,
+    pub text: String,
+    /// Platform timestamp / id, for ordering.
+    pub at: String,
+}
+
+/// What a platform's inbound loop gets: when to stop, and where events go.
+#[derive(Clone)]
+pub struct InboundContext {
+    pub shutdown: CancellationToken,
+    /// Persists an event and queues it for the router; acknowledge to the platform only
+    /// after this returned.
+    pub out: Intake,
+}
+
+/// One chat platform, as the rest of the daemon sees it.
+#[async_trait]
+pub trait ChatPlatform: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+
+    /// Receives events until `ctx.shutdown` is cancelled. Platforms that only receive
+    /// through the HTTP server (HTTP mode) return at once.
+    async fn run(self: Arc<Self>, ctx: InboundContext) -> anyhow::Result<()>;
+
+    /// Posts a message in a channel, or inside a thread of it.
+    async fn post(&self, channel: &str, thread: Option<&str>, message: &RichMessage) -> Result<MessageRef, SendError>;
+
+    /// Edits a message the bot posted.
+    async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError>;
+
+    /// Answers the person behind an event (ephemeral where the platform can).
+    async fn reply(&self, to: &ReplyTarget, text: &str) -> Result<(), SendError>;
+
+    /// Recent messages of a channel or thread, oldest first.
+    async fn history(&self, _channel: &str, _thread: Option<&str>, _limit: usize) -> Result<Vec<ChatLine>, SendError> {
+        Ok(Vec::new())
+    }
+
+    /// Whether the outbox should pace messages per channel for this platform (false
+    /// where the client library already does: serenity, teloxide's throttle).
+    fn needs_pacing(&self) -> bool {
+        true
+    }
+}
+
+/// The enabled platforms, by name.
+#[derive(Clone, Default)]
+pub struct Platforms {
+    list: Vec<Arc<dyn ChatPlatform>>,
+}
+
+impl Platforms {
+    pub fn add(&mut self, platform: Arc<dyn ChatPlatform>) {
+        self.list.retain(|p| p.platform() != platform.platform());
+        self.list.push(platform);
+    }
+
+    pub fn get(&self, platform: Platform) -> Option<Arc<dyn ChatPlatform>> {
+        self.list.iter().find(|p| p.platform() == platform).cloned()
+    }
+
+    pub fn all(&self) -> &[Arc<dyn ChatPlatform>] {
+        &self.list
+    }
+}
