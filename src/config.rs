@@ -326,19 +326,13 @@ impl SourceConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EscalationConfig {
     /// Who is paged when an incident opens (mentions in the platform's syntax, e.g. `<@U123>`).
     pub page: Vec<String>,
     /// Steps that fire one after another while nobody acknowledges.
     pub steps: Vec<EscalationStep>,
-}
-
-impl Default for EscalationConfig {
-    fn default() -> Self {
-        Self { page: Vec::new(), steps: Vec::new() }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -777,8 +771,8 @@ fn substitute_line(code: &str, line: usize, env: &dyn Fn(&str) -> Option<String>
     let mut rest = code;
     while let Some(pos) = rest.find("${") {
         let (before, after) = rest.split_at(pos);
-        if before.ends_with('$') {
-            out.push_str(&before[..before.len() - 1]);
+        if let Some(before) = before.strip_suffix('$') {
+            out.push_str(before);
             out.push_str("${");
             rest = &after[2..];
             continue;

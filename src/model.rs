@@ -364,6 +364,10 @@ pub struct Incident {
     /// The "Investigating…" progress messages, edited as context sources finish.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub progress: Vec<MessageRef>,
+    /// The chat platforms the incident is discussed on (its thread, or the alert
+    /// channels its card was posted to): where updates and thread messages fan out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Platform>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
@@ -612,7 +616,15 @@ pub struct ReplyHandle {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboundKind {
     /// A message addressed to the bot (an @mention, or any message in an alert channel).
-    Mention { text: String },
+    Mention {
+        text: String,
+        /// Posted in a channel whose every message is classified (not an @mention).
+        #[serde(default)]
+        alert_channel: bool,
+        /// Posted by an integration or webhook rather than a person.
+        #[serde(default)]
+        from_integration: bool,
+    },
     /// A human message inside a thread the bot may care about.
     ThreadReply { text: String },
     /// A slash command; `text` is what follows the command name (`open high db down`).

@@ -64,15 +64,24 @@ pub enum Edit {
     Card,
     /// The incident's progress message on the entry's platform.
     Progress,
-    Message { message: MessageRef },
+    Message {
+        message: MessageRef,
+    },
 }
 
 /// One outbound action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OutboxOp {
-    Post { to: Target, message: RichMessage, role: PostRole },
-    Update { edit: Edit, message: RichMessage },
+    Post {
+        to: Target,
+        message: RichMessage,
+        role: PostRole,
+    },
+    Update {
+        edit: Edit,
+        message: RichMessage,
+    },
     /// A private (or in-place) answer to the person behind an event: Slack ephemeral,
     /// Discord interaction follow-up, Telegram callback answer or reply.
     Reply {
@@ -83,6 +92,10 @@ pub enum OutboxOp {
         #[serde(default)]
         handle: ReplyHandle,
         text: String,
+        /// A mere confirmation: only platforms that must answer every interaction
+        /// (Telegram callback queries) deliver it; the others skip it.
+        #[serde(default)]
+        quiet: bool,
     },
 }
 
@@ -111,7 +124,13 @@ pub struct OutboxItem {
 }
 
 impl OutboxItem {
-    pub fn new(key: impl Into<String>, platform: Platform, incident: Option<IncidentId>, op: OutboxOp, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        key: impl Into<String>,
+        platform: Platform,
+        incident: Option<IncidentId>,
+        op: OutboxOp,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: 0,
             key: key.into(),
@@ -135,7 +154,9 @@ impl OutboxItem {
             OutboxOp::Post { to: Target::Channel { channel, .. }, .. } | OutboxOp::Reply { channel, .. } => {
                 format!("channel:{channel}")
             }
-            OutboxOp::Update { edit: Edit::Message { message }, .. } => format!("channel:{}", message.channel),
+            OutboxOp::Update { edit: Edit::Message { message }, .. } => {
+                format!("channel:{}", message.channel)
+            }
             _ => "misc".to_string(),
         }
     }
@@ -184,8 +205,10 @@ impl Pacer {
         }
         let now = tokio::time::Instant::now();
         let per_sec = 1.0 / self.interval.as_secs_f64();
-        let bucket = self.buckets.entry(channel.to_string()).or_insert(Bucket { tokens: self.burst, updated: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_sec).min(self.burst);
+        let bucket =
+            self.buckets.entry(channel.to_string()).or_insert(Bucket { tokens: self.burst, updated: now });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_sec).min(self.burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
             Duration::ZERO
@@ -337,12 +360,16 @@ impl OutboxWorker {
 
     fn pace_key(&self, item: &OutboxItem) -> String {
         match &item.op {
-            OutboxOp::Post { to: Target::Channel { channel, .. }, .. } | OutboxOp::Reply { channel, .. } => channel.clone(),
+            OutboxOp::Post { to: Target::Channel { channel, .. }, .. } | OutboxOp::Reply { channel, .. } => {
+                channel.clone()
+            }
             OutboxOp::Update { edit: Edit::Message { message }, .. } => message.channel.clone(),
             _ => item
                 .incident
                 .and_then(|id| self.store.incident(id).ok().flatten())
-                .and_then(|i| i.threads.iter().find(|t| t.platform == item.platform).map(|t| t.channel.clone()))
+                .and_then(|i| {
+                    i.threads.iter().find(|t| t.platform == item.platform).map(|t| t.channel.clone())
+                })
                 .unwrap_or_default(),
         }
     }
@@ -405,12 +432,13 @@ impl OutboxWorker {
                 }
                 Ok(None)
             }
-            OutboxOp::Reply { channel, thread, user, handle, text } => {
+            OutboxOp::Reply { channel, thread, user, handle, text, quiet } => {
                 let to = crate::platforms::ReplyTarget {
                     channel: channel.clone(),
                     thread: thread.clone(),
                     user: user.clone(),
                     handle: handle.clone(),
+                    quiet: *quiet,
                 };
                 self.platform.reply(&to, text).await.map(|_| None)
             }
@@ -440,12 +468,22 @@ mod tests {
     #[test]
     fn lanes_keep_one_incident_in_order_and_channels_apart() {
         let now = Utc::now();
-        let card = OutboxItem::new("k1", Platform::Slack, Some(4), OutboxOp::Update { edit: Edit::Card, message: RichMessage::default() }, now);
+        let card = OutboxItem::new(
+            "k1",
+            Platform::Slack,
+            Some(4),
+            OutboxOp::Update { edit: Edit::Card, message: RichMessage::default() },
+            now,
+        );
         let hint = OutboxItem::new(
             "k2",
             Platform::Slack,
             None,
-            OutboxOp::Post { to: Target::Channel { channel: "C1".into(), thread: None }, message: RichMessage::default(), role: PostRole::Message },
+            OutboxOp::Post {
+                to: Target::Channel { channel: "C1".into(), thread: None },
+                message: RichMessage::default(),
+                role: PostRole::Message,
+            },
             now,
         );
         assert_eq!(card.lane(), "incident:4");

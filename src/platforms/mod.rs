@@ -6,17 +6,18 @@
 //! imports slack-morphism, serenity or teloxide.
 
 pub mod console;
-pub mod intake;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-pub use intake::{Intake, IntakeError};
+pub use crate::intake::{Intake, IntakeError};
 
-use crate::model::{MessageRef, Platform, ReplyHandle, RichMessage};
+use crate::config::Config;
+use crate::model::{MessageRef, Platform, ReplyHandle, RichMessage, Severity};
 
 /// Why a send failed, phrased as what the caller should do.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -42,6 +43,9 @@ pub struct ReplyTarget {
     pub thread: Option<String>,
     pub user: String,
     pub handle: ReplyHandle,
+    /// A confirmation nobody needs to read: deliver it only where the platform requires
+    /// an answer (Telegram's callback queries).
+    pub quiet: bool,
 }
 
 /// A message from a channel's recent history (the `channel_history` context source).
@@ -72,7 +76,12 @@ pub trait ChatPlatform: Send + Sync + 'static {
     async fn run(self: Arc<Self>, ctx: InboundContext) -> anyhow::Result<()>;
 
     /// Posts a message in a channel, or inside a thread of it.
-    async fn post(&self, channel: &str, thread: Option<&str>, message: &RichMessage) -> Result<MessageRef, SendError>;
+    async fn post(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError>;
 
     /// Edits a message the bot posted.
     async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError>;
@@ -81,7 +90,12 @@ pub trait ChatPlatform: Send + Sync + 'static {
     async fn reply(&self, to: &ReplyTarget, text: &str) -> Result<(), SendError>;
 
     /// Recent messages of a channel or thread, oldest first.
-    async fn history(&self, _channel: &str, _thread: Option<&str>, _limit: usize) -> Result<Vec<ChatLine>, SendError> {
+    async fn history(
+        &self,
+        _channel: &str,
+        _thread: Option<&str>,
+        _limit: usize,
+    ) -> Result<Vec<ChatLine>, SendError> {
         Ok(Vec::new())
     }
 
@@ -90,6 +104,34 @@ pub trait ChatPlatform: Send + Sync + 'static {
     fn needs_pacing(&self) -> bool {
         true
     }
+}
+
+/// What the config enables.
+#[derive(Default)]
+pub struct Built {
+    pub platforms: Vec<Arc<dyn ChatPlatform>>,
+    /// (platform, default alert channel, per-severity channels) for webhook alerts.
+    pub alert_routes: Vec<(Platform, String, BTreeMap<Severity, String>)>,
+}
+
+/// Builds the platforms that have credentials; each one without logs one line.
+pub fn from_config(config: &Config, _shutdown: &CancellationToken) -> anyhow::Result<Built> {
+    let built = Built::default();
+    if config.slack.as_ref().is_none_or(|s| !s.bot_token.is_set()) {
+        tracing::info!("slack: disabled (no slack.bot_token configured)");
+    }
+    if config.discord.as_ref().is_none_or(|d| !d.token.is_set()) {
+        tracing::info!("discord: disabled (no discord.token configured)");
+    }
+    if config.telegram.as_ref().is_none_or(|t| !t.token.is_set()) {
+        tracing::info!("telegram: disabled (no telegram.token configured)");
+    }
+    Ok(built)
+}
+
+/// The HTTP routes of the platforms running in HTTP/webhook mode.
+pub fn routes(_config: &Config, _platforms: &Platforms, _intake: &Intake) -> Vec<axum::Router> {
+    Vec::new()
 }
 
 /// The enabled platforms, by name.

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 pub use sled_store::SledStore;
 
-use crate::model::{Actor, EntryKind, Inbound, Incident, IncidentId, MessageRef, Platform, ThreadRef, TimelineEntry};
+use crate::model::{
+    Actor, EntryKind, Inbound, Incident, IncidentId, MessageRef, Platform, ThreadRef, TimelineEntry,
+};
 use crate::outbox::OutboxItem;
 
 /// The on-disk schema version, kept in the `meta` tree.
@@ -150,7 +152,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores an inbound event unless `dedup_keys` were seen before; all keys are then
     /// remembered until `expires`.
-    fn accept(&self, dedup_keys: &[String], expires: DateTime<Utc>, event: &Inbound) -> StoreResult<Accepted>;
+    fn accept(&self, dedup_keys: &[String], expires: DateTime<Utc>, event: &Inbound)
+        -> StoreResult<Accepted>;
     /// Inbox entries not yet consumed (for replay after a restart), in arrival order.
     fn inbox(&self) -> StoreResult<Vec<(u64, Inbound)>>;
     /// Remembers a key until `expires`; returns false when it was already there.
@@ -169,6 +172,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Timers due at or before `now`.
     fn due_timers(&self, now: DateTime<Utc>) -> StoreResult<Vec<Timer>>;
+    /// Every pending timer.
+    fn timers(&self) -> StoreResult<Vec<Timer>>;
     /// The earliest pending timer.
     fn next_timer(&self) -> StoreResult<Option<DateTime<Utc>>>;
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use super::{Accepted, Batch, Delivered, Store, StoreError, StoreResult, ThreadLink, Timer, TimerKind, SCHEMA_VERSION};
+use super::{
+    Accepted, Batch, Delivered, Store, StoreError, StoreResult, ThreadLink, Timer, TimerKind, SCHEMA_VERSION,
+};
 use crate::model::{Inbound, Incident, IncidentId, MessageRef, ThreadRef, TimelineEntry};
 use crate::outbox::{OutboxItem, PostRole, Target};
 
@@ -25,7 +27,7 @@ const INCIDENTS: usize = 0;
 const TIMELINE: usize = 1;
 const THREADS: usize = 2;
 const FINGERPRINTS: usize = 3;
-const DEDUP: usize = 4;
+// 4: dedup (written by `accept` through its own transaction)
 const OUTBOX: usize = 5;
 const TIMERS: usize = 6;
 const META: usize = 7;
@@ -66,8 +68,10 @@ fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn be(n: u64) -> [u8; 8] {
@@ -137,10 +141,14 @@ fn unwrap_tx<T>(r: Result<T, TransactionError<StoreError>>) -> StoreResult<T> {
 impl SledStore {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(path)
-            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", path.display())))?;
+        std::fs::create_dir_all(path).map_err(|e| {
+            StoreError::Backend(format!("cannot create data directory {}: {e}", path.display()))
+        })?;
         let db = sled::Config::new().path(path).open().map_err(|e| {
-            StoreError::Backend(format!("cannot open the database in {} ({e}); is another warroom using it?", path.display()))
+            StoreError::Backend(format!(
+                "cannot open the database in {} ({e}); is another warroom using it?",
+                path.display()
+            ))
         })?;
         Self::from_db(db)
     }
@@ -206,7 +214,8 @@ impl SledStore {
         for entry in &batch.entries {
             let seq_key = format!("timeline_seq/{}", entry.incident);
             let seq = tx_next(&t[META], seq_key.as_bytes())?;
-            let record = TimelineEntry { seq, at: entry.at, actor: entry.actor.clone(), kind: entry.kind.clone() };
+            let record =
+                TimelineEntry { seq, at: entry.at, actor: entry.actor.clone(), kind: entry.kind.clone() };
             t[TIMELINE].insert(&timeline_key(entry.incident, seq), tx_encode(&record)?)?;
         }
         for (thread, link) in &batch.threads {
@@ -292,7 +301,12 @@ impl Store for SledStore {
         self.transaction(|t| Self::apply_batch(t, &batch))
     }
 
-    fn accept(&self, dedup_keys: &[String], expires: DateTime<Utc>, event: &Inbound) -> StoreResult<Accepted> {
+    fn accept(
+        &self,
+        dedup_keys: &[String],
+        expires: DateTime<Utc>,
+        event: &Inbound,
+    ) -> StoreResult<Accepted> {
         let now = millis(Utc::now());
         let expiry = be(millis(expires));
         let record = encode(event)?;
@@ -342,7 +356,9 @@ impl Store for SledStore {
         let mut removed = 0;
         for kv in self.dedup.iter() {
             let (k, v) = kv.map_err(backend)?;
-            if read_be(&v) <= now && self.dedup.compare_and_swap(&k, Some(&v), None as Option<&[u8]>).map_err(backend)?.is_ok() {
+            if read_be(&v) <= now
+                && self.dedup.compare_and_swap(&k, Some(&v), None as Option<&[u8]>).map_err(backend)?.is_ok()
+            {
                 removed += 1;
             }
         }
@@ -365,9 +381,7 @@ impl Store for SledStore {
         let key = be(item.id);
         // Only rewrite an entry that is still there (it may have been delivered meanwhile).
         let value = encode(item)?;
-        self.outbox
-            .fetch_and_update(key, |old| old.map(|_| value.clone()))
-            .map_err(backend)?;
+        self.outbox.fetch_and_update(key, |old| old.map(|_| value.clone())).map_err(backend)?;
         Ok(())
     }
 
@@ -394,12 +408,17 @@ impl Store for SledStore {
                         incident.cards.push(message.clone());
                     }
                     // A card posted at the top of a channel starts the incident's thread there.
-                    if let crate::outbox::OutboxOp::Post { to: Target::Channel { channel, thread: None }, .. } = &item.op {
+                    if let crate::outbox::OutboxOp::Post {
+                        to: Target::Channel { channel, thread: None },
+                        ..
+                    } = &item.op
+                    {
                         let thread = ThreadRef::new(message.platform, channel.clone(), message.id.clone());
                         if !incident.threads.contains(&thread) {
                             incident.threads.push(thread.clone());
                         }
-                        t[THREADS].insert(thread.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
+                        t[THREADS]
+                            .insert(thread.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
                     }
                 }
                 PostRole::Progress => {
@@ -432,9 +451,14 @@ impl Store for SledStore {
     }
 
     fn due_timers(&self, now: DateTime<Utc>) -> StoreResult<Vec<Timer>> {
-        let mut due: Vec<Timer> = Self::scan::<Timer>(&self.timers)?.into_iter().filter(|t| t.due <= now).collect();
+        let mut due: Vec<Timer> =
+            Self::scan::<Timer>(&self.timers)?.into_iter().filter(|t| t.due <= now).collect();
         due.sort_by_key(|t| t.due);
         Ok(due)
+    }
+
+    fn timers(&self) -> StoreResult<Vec<Timer>> {
+        Self::scan(&self.timers)
     }
 
     fn next_timer(&self) -> StoreResult<Option<DateTime<Utc>>> {
@@ -461,9 +485,9 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RichMessage;
     use crate::model::{Actor, EntryKind, Platform, Severity, Source, Status};
     use crate::outbox::OutboxOp;
-    use crate::model::RichMessage;
 
     fn incident(id: IncidentId) -> Incident {
         let now = Utc::now();
@@ -479,6 +503,7 @@ mod tests {
             threads: vec![],
             cards: vec![],
             progress: vec![],
+            platforms: vec![],
             labels: Default::default(),
             created_at: now,
             updated_at: now,
@@ -501,12 +526,18 @@ mod tests {
         batch.entry(id, Utc::now(), Actor::Bot, EntryKind::Note { text: "first".into() });
         batch.entry(id, Utc::now(), Actor::Bot, EntryKind::Note { text: "second".into() });
         batch.fingerprints.push((format!("fp{id}"), id));
-        batch.threads.push((ThreadRef::new(Platform::Slack, "C1", format!("{id}.0")), ThreadLink::Incident { id }));
+        batch
+            .threads
+            .push((ThreadRef::new(Platform::Slack, "C1", format!("{id}.0")), ThreadLink::Incident { id }));
         batch.outbox.push(OutboxItem::new(
             format!("open:{id}"),
             Platform::Slack,
             Some(id),
-            OutboxOp::Post { to: Target::IncidentThread, message: RichMessage::text("hi"), role: PostRole::Card },
+            OutboxOp::Post {
+                to: Target::IncidentThread,
+                message: RichMessage::text("hi"),
+                role: PostRole::Card,
+            },
             Utc::now(),
         ));
         batch.timers.push(Timer { incident: id, kind: TimerKind::Escalate, due: Utc::now() });
@@ -545,7 +576,24 @@ mod tests {
         // An incident that cannot be written: poison the transaction halfway through by
         // making the delivered() bookkeeping see a corrupt record instead.
         store.incidents.insert(be(99), b"not json".to_vec()).unwrap();
-        store.outbox.insert(be(500), encode(&OutboxItem::new("x", Platform::Slack, Some(99), OutboxOp::Post { to: Target::IncidentThread, message: RichMessage::default(), role: PostRole::Card }, Utc::now())).unwrap()).unwrap();
+        store
+            .outbox
+            .insert(
+                be(500),
+                encode(&OutboxItem::new(
+                    "x",
+                    Platform::Slack,
+                    Some(99),
+                    OutboxOp::Post {
+                        to: Target::IncidentThread,
+                        message: RichMessage::default(),
+                        role: PostRole::Card,
+                    },
+                    Utc::now(),
+                ))
+                .unwrap(),
+            )
+            .unwrap();
         let err = store.delivered(Delivered {
             outbox_id: 500,
             key: "x".into(),
@@ -589,7 +637,11 @@ mod tests {
             thread: None,
             message_id: Some("1.0".into()),
             user: crate::model::Person::new("slack", "U1", None),
-            kind: crate::model::InboundKind::Mention { text: "db down".into() },
+            kind: crate::model::InboundKind::Mention {
+                text: "db down".into(),
+                alert_channel: false,
+                from_integration: false,
+            },
             reply: Default::default(),
             received_at: Utc::now(),
         };

@@ -1,0 +1,279 @@
+//! Wiring and lifecycle: build every component from a validated [`Config`], start the
+//! tasks, and shut down in order (STYLE rule 6):
+//!
+//! cancel → adapters stop reading, HTTP stops accepting → workers finish the event in
+//! hand → outbox makes a last pass → sled flush → exit, all within `server.grace_secs`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::classify::Classifier;
+use crate::config::Config;
+use crate::engine::{AlertRoutes, Engine};
+use crate::intake::Intake;
+use crate::outbox::{OutboxSignal, OutboxWorker};
+use crate::platforms::{ChatPlatform, InboundContext, Platforms};
+use crate::store::{SledStore, Store};
+
+/// How the process is run.
+pub struct Options {
+    pub config: Config,
+    /// Bind the HTTP server (false for `warroom console`).
+    pub http: bool,
+    /// Use an in-memory database instead of `storage.path`.
+    pub temporary_store: bool,
+    /// Platforms built by the caller (the console), added to those from the config.
+    pub extra_platforms: Vec<Arc<dyn ChatPlatform>>,
+}
+
+/// A started daemon.
+pub struct Running {
+    /// Where the HTTP server listens (with port 0 resolved).
+    pub addr: Option<SocketAddr>,
+    pub engine: Arc<Engine>,
+    pub platforms: Platforms,
+    pub intake: Intake,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    ready: Arc<AtomicBool>,
+    grace: Duration,
+    /// Tasks that end on their own (the console's stdin loop) cancel this.
+    pub inbound_done: CancellationToken,
+}
+
+/// Builds everything and starts the tasks. The config must already be validated.
+pub async fn start(options: Options) -> anyhow::Result<Running> {
+    let Options { config, http, temporary_store, extra_platforms } = options;
+    let config = Arc::new(config);
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+
+    let store: Arc<dyn Store> = if temporary_store {
+        Arc::new(SledStore::temporary()?)
+    } else {
+        Arc::new(SledStore::open(&config.storage.path)?)
+    };
+    tracing::info!(path = %config.storage.path.display(), temporary = temporary_store, "storage open");
+
+    let secrets = config.secrets();
+    let llm = crate::llm::from_config(&config.llm, crate::llm::redact::Redactor::new(secrets));
+    match &llm {
+        Some(client) => tracing::info!(model = client.model(), "LLM configured"),
+        None => tracing::info!("no LLM configured: heuristics gate messages and plans are rule-based"),
+    }
+    let classify_prompt = load_prompt(&config.classifier.prompt, crate::classify::BUILTIN_PROMPT);
+    let classifier = Arc::new(Classifier::new(
+        &config.classifier,
+        if config.classifier.llm { llm.clone() } else { None },
+        classify_prompt,
+    ));
+
+    // Platforms: those with credentials, plus the caller's.
+    let built = crate::platforms::from_config(&config, &shutdown)?;
+    let mut platforms = Platforms::default();
+    for p in built.platforms.into_iter().chain(extra_platforms) {
+        platforms.add(p);
+    }
+    let mut routes = AlertRoutes::default();
+    for (platform, default, by_severity) in &built.alert_routes {
+        routes.add(*platform, default, by_severity);
+    }
+
+    let outbox_signal = OutboxSignal::default();
+    let engine =
+        Arc::new(Engine::new(store.clone(), config.clone(), classifier, routes, outbox_signal.clone()));
+
+    let intake = Intake::start(
+        store.clone(),
+        chrono::Duration::hours(config.storage.dedup_ttl_hours as i64),
+        engine.clone(),
+        &tracker,
+        shutdown.clone(),
+    );
+
+    crate::investigate::start(&engine, &platforms, llm.clone(), &tracker, shutdown.clone())?;
+
+    for platform in platforms.all() {
+        tracker.spawn(
+            OutboxWorker {
+                store: store.clone(),
+                platform: platform.clone(),
+                config: config.outbox.clone(),
+                signal: outbox_signal.clone(),
+                pace: platform.needs_pacing(),
+            }
+            .run(shutdown.clone()),
+        );
+    }
+    spawn_timers(&tracker, engine.clone(), shutdown.clone());
+    spawn_sweeper(&tracker, store.clone(), shutdown.clone());
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let addr = if http {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() && !config.webhooks.token.is_set() {
+            tracing::warn!(%addr, "listening on a non-loopback address without webhooks.token: anyone who can reach this port can open incidents");
+        }
+        let state = crate::http::HttpState { engine: engine.clone(), ready: ready.clone() };
+        let app = crate::http::router(state, crate::platforms::routes(&config, &platforms, &intake));
+        let stop = shutdown.clone();
+        tracker.spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, "HTTP server listening");
+        Some(addr)
+    } else {
+        None
+    };
+
+    // Events stored before the last stop go first.
+    intake.replay().await?;
+
+    let inbound_done = CancellationToken::new();
+    for platform in platforms.all() {
+        let ctx = InboundContext { shutdown: shutdown.clone(), out: intake.clone() };
+        let platform = platform.clone();
+        let done = inbound_done.clone();
+        let stop = shutdown.clone();
+        tracker.spawn(async move {
+            let name = platform.platform();
+            match platform.run(ctx).await {
+                Ok(()) => tracing::debug!(platform = %name, "inbound loop ended"),
+                Err(e) if stop.is_cancelled() => {
+                    tracing::debug!(platform = %name, error = %e, "inbound loop ended during shutdown")
+                }
+                Err(e) => tracing::error!(platform = %name, error = %format!("{e:#}"), "inbound loop failed"),
+            }
+            done.cancel();
+        });
+    }
+    tracker.close();
+    ready.store(true, Ordering::SeqCst);
+    Ok(Running {
+        addr,
+        engine,
+        platforms,
+        intake,
+        shutdown,
+        tracker,
+        ready,
+        grace: Duration::from_secs(config.server.grace_secs),
+        inbound_done,
+    })
+}
+
+impl Running {
+    /// The token that stops everything.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops in order within the grace period and flushes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.ready.store(false, Ordering::SeqCst);
+        self.shutdown.cancel();
+        if tokio::time::timeout(self.grace, self.tracker.wait()).await.is_err() {
+            tracing::warn!(
+                grace_secs = self.grace.as_secs(),
+                "shutdown grace period over; abandoning unfinished work (it is still stored)"
+            );
+        }
+        self.engine.store.flush().context("final flush of the database")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Waits until the console's work is done (see [`Intake::settle`]).
+    pub async fn drain(&self, deadline: Duration) {
+        self.intake.settle(crate::model::Platform::Console, deadline).await;
+    }
+}
+
+/// Fires timers when they are due (escalations, investigations).
+fn spawn_timers(tracker: &TaskTracker, engine: Arc<Engine>, shutdown: CancellationToken) {
+    let signal = engine.timer_signal();
+    tracker.spawn(async move {
+        loop {
+            if let Err(e) = engine.fire_due_timers(Utc::now()) {
+                tracing::error!(error = %e, "timers failed");
+            }
+            let wait = match engine.next_timer() {
+                Ok(Some(due)) => {
+                    (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(60))
+                }
+                _ => Duration::from_secs(60),
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            }
+        }
+    });
+}
+
+/// Removes expired dedup keys and sent records every ten minutes.
+fn spawn_sweeper(tracker: &TaskTracker, store: Arc<dyn Store>, shutdown: CancellationToken) {
+    tracker.spawn(async move {
+        loop {
+            match store.sweep(Utc::now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "swept expired dedup keys"),
+                Err(e) => tracing::warn!(error = %e, "dedup sweep failed"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            }
+        }
+    });
+}
+
+/// Reads a prompt template, falling back to the built-in copy (with a warning) so a
+/// daemon started outside the repository still works.
+pub fn load_prompt(path: &std::path::Path, builtin: &str) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "prompt file not readable; using the built-in copy");
+            builtin.to_string()
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops warroom");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

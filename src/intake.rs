@@ -1,0 +1,170 @@
+//! Intake: dedup → inbox → ordered dispatch (DESIGN.md "the flow of one event").
+//!
+//! An adapter hands every verified event to [`Intake::submit`], which stores it in the
+//! inbox in the same transaction that records its dedup keys, and only then returns —
+//! so the adapter acknowledges to the platform after the event is durable. The event
+//! is then queued for the router. Events of one conversation (thread, or incident for
+//! button presses) go to the same worker and are handled in order; different
+//! conversations run concurrently on other workers. Queues are bounded: a full queue
+//! slows the adapter down instead of growing memory.
+//!
+//! After a crash, [`Intake::replay`] re-queues what the inbox still holds.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::model::Inbound;
+use crate::store::{Accepted, Store, StoreError};
+
+/// Workers that handle events (one conversation always maps to the same one).
+const WORKERS: usize = 8;
+/// Events queued per worker before `submit` waits.
+const QUEUE: usize = 256;
+
+/// Why an event could not be taken in; the adapter must not acknowledge it.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("warroom is shutting down")]
+    ShuttingDown,
+}
+
+/// Handles one stored event; implemented by the engine's router.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, seq: u64, event: Inbound);
+}
+
+#[async_trait::async_trait]
+impl Handler for crate::engine::Engine {
+    async fn handle(&self, seq: u64, event: Inbound) {
+        crate::engine::Engine::handle(self, seq, event).await
+    }
+}
+
+/// The `out` side of every platform's inbound loop.
+#[derive(Clone)]
+pub struct Intake {
+    store: Arc<dyn Store>,
+    ttl: chrono::Duration,
+    queues: Arc<Vec<mpsc::Sender<(u64, Inbound)>>>,
+}
+
+impl Intake {
+    /// Starts the workers on `tracker`; they stop when `shutdown` is cancelled, after
+    /// finishing the event in hand (the rest stays in the inbox for the next start).
+    pub fn start(
+        store: Arc<dyn Store>,
+        ttl: chrono::Duration,
+        handler: Arc<dyn Handler>,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let mut queues = Vec::with_capacity(WORKERS);
+        for _ in 0..WORKERS {
+            let (tx, mut rx) = mpsc::channel::<(u64, Inbound)>(QUEUE);
+            queues.push(tx);
+            let handler = handler.clone();
+            let shutdown = shutdown.clone();
+            tracker.spawn(async move {
+                loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = shutdown.cancelled() => None,
+                        next = rx.recv() => next,
+                    };
+                    let Some((seq, event)) = next else { break };
+                    handler.handle(seq, event).await;
+                }
+            });
+        }
+        Self { store, ttl, queues: Arc::new(queues) }
+    }
+
+    /// Stores `event` unless one of `dedup_keys` was seen (default: its platform event
+    /// id), then queues it. `Ok(Duplicate)` is also safe to acknowledge.
+    pub async fn submit(&self, event: Inbound, dedup_keys: Vec<String>) -> Result<Accepted, IntakeError> {
+        let keys = if dedup_keys.is_empty() {
+            vec![format!("{}:event:{}", event.platform, event.event_id)]
+        } else {
+            dedup_keys
+        };
+        let store = self.store.clone();
+        let expires = Utc::now() + self.ttl;
+        let stored = event.clone();
+        // sled calls are quick, but the flush is an fsync: keep both off the runtime.
+        let accepted = tokio::task::spawn_blocking(move || -> Result<Accepted, StoreError> {
+            let accepted = store.accept(&keys, expires, &stored)?;
+            if let Accepted::New(_) = accepted {
+                store.flush()?;
+            }
+            Ok(accepted)
+        })
+        .await
+        .map_err(|_| IntakeError::ShuttingDown)??;
+        match accepted {
+            Accepted::New(seq) => {
+                self.dispatch(seq, event).await?;
+                Ok(Accepted::New(seq))
+            }
+            Accepted::Duplicate => {
+                tracing::debug!(platform = %event.platform, event = %event.event_id, "duplicate delivery dropped");
+                Ok(Accepted::Duplicate)
+            }
+        }
+    }
+
+    async fn dispatch(&self, seq: u64, event: Inbound) -> Result<(), IntakeError> {
+        let mut hasher = DefaultHasher::new();
+        event.conversation().hash(&mut hasher);
+        let worker = (hasher.finish() as usize) % self.queues.len();
+        self.queues[worker].send((seq, event)).await.map_err(|_| IntakeError::ShuttingDown)
+    }
+
+    /// Waits until everything already submitted has been handled and `platform`'s
+    /// messages are sent (inbox empty, outbox empty, no investigation running), or until
+    /// `deadline`. The console uses it so a scripted session reads like a conversation.
+    pub async fn settle(&self, platform: crate::model::Platform, deadline: std::time::Duration) {
+        let until = tokio::time::Instant::now() + deadline;
+        // Several quiet polls in a row: one step's messages can cause the next step.
+        let mut quiet = 0;
+        while tokio::time::Instant::now() < until && quiet < 3 {
+            let busy = self.store.inbox().map(|i| !i.is_empty()).unwrap_or(false)
+                || self
+                    .store
+                    .outbox()
+                    .map(|o| o.iter().any(|i| i.platform == platform && !i.dead))
+                    .unwrap_or(false)
+                || self
+                    .store
+                    .timers()
+                    .map(|t| {
+                        t.iter()
+                            .any(|t| t.kind == crate::store::TimerKind::Investigate || t.due <= Utc::now())
+                    })
+                    .unwrap_or(false);
+            quiet = if busy { 0 } else { quiet + 1 };
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Re-queues events stored but not handled before the last stop.
+    pub async fn replay(&self) -> Result<usize, IntakeError> {
+        let pending = self.store.inbox()?;
+        let count = pending.len();
+        for (seq, event) in pending {
+            self.dispatch(seq, event).await?;
+        }
+        if count > 0 {
+            tracing::info!(count, "replaying events received before the last stop");
+        }
+        Ok(count)
+    }
+}

@@ -1,0 +1,267 @@
+//! The daemon's spine, end to end: the real `warroom` binary with a temp data dir,
+//! alert webhooks in, the incident API, restarts, signals, and `warroom check`.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::daemon::{write_config, Daemon};
+
+const TOKEN: &str = "test-api-token-123";
+const SECRET: &str = "generic-hmac-secret";
+
+const FIRING: &str = include_str!("fixtures/alertmanager-firing.json");
+const RESOLVED: &str = include_str!("fixtures/alertmanager-resolved.json");
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    write_config(
+        dir,
+        &format!(
+            r#"
+[api]
+token = "${{TEST_API_TOKEN}}"
+[webhooks]
+generic_secret = "{SECRET}"
+max_body_kib = 64
+[investigate]
+enabled = false
+"#
+        ),
+    )
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+async fn post(daemon: &Daemon, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = client().post(daemon.url(path)).body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn api(daemon: &Daemon, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = client().request(method, daemon.url(path)).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn incidents(daemon: &Daemon) -> Vec<Value> {
+    let (status, body) = api(daemon, reqwest::Method::GET, "/api/incidents", None).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+async fn timeline_kinds(daemon: &Daemon, id: u64) -> Vec<String> {
+    let (status, body) = api(daemon, reqwest::Method::GET, &format!("/api/incidents/{id}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    body["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+}
+
+/// Everything the store holds that a bad request could have touched.
+async fn snapshot(daemon: &Daemon) -> Vec<(u64, String, usize)> {
+    let mut out = Vec::new();
+    for incident in incidents(daemon).await {
+        let id = incident["id"].as_u64().unwrap();
+        out.push((
+            id,
+            incident["status"].as_str().unwrap().to_string(),
+            timeline_kinds(daemon, id).await.len(),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn alerts_open_repeat_clear_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let data = dir.path().join("data");
+    let env = [("TEST_API_TOKEN", TOKEN)];
+    let daemon = Daemon::start(&config, &data, &env);
+
+    // Alertmanager fires two alerts: two incidents.
+    let (status, report) = post(&daemon, "/webhooks/alertmanager", FIRING).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["opened"], json!([1, 2]));
+    let list = incidents(&daemon).await;
+    assert_eq!(list.len(), 2);
+    let disk = list.iter().find(|i| i["id"] == 1).unwrap();
+    assert_eq!(disk["title"], "Disk almost full on prod-db-01");
+    assert_eq!(disk["severity"], "critical");
+    assert_eq!(disk["status"], "open");
+    assert_eq!(disk["source"], "alertmanager");
+    assert!(disk["created_at"].as_str().unwrap().ends_with('Z'), "RFC 3339 in UTC");
+
+    // Alertmanager repeats itself: still two incidents, each with a "repeated" entry.
+    let (_, report) = post(&daemon, "/webhooks/alertmanager", FIRING).await;
+    assert_eq!(report["opened"], json!([]));
+    assert_eq!(report["repeated"], json!([1, 2]));
+    assert_eq!(incidents(&daemon).await.len(), 2);
+    for id in [1, 2] {
+        assert_eq!(timeline_kinds(&daemon, id).await, vec!["created", "alert_repeated"]);
+    }
+
+    // The alerts clear: a timeline entry, but the bot resolves nothing.
+    let (_, report) = post(&daemon, "/webhooks/alertmanager", RESOLVED).await;
+    assert_eq!(report["cleared"], json!([1, 2]));
+    for incident in incidents(&daemon).await {
+        assert_eq!(incident["status"], "open");
+    }
+    assert_eq!(timeline_kinds(&daemon, 1).await, vec!["created", "alert_repeated", "alert_cleared"]);
+
+    // The bot may not resolve; alice may. Without the token nobody may.
+    let bot = json!({"status": "resolved", "actor": {"type": "bot"}});
+    let (status, body) = api(&daemon, reqwest::Method::POST, "/api/incidents/1/status", Some(bot)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"], "only a human can mark an incident resolved");
+    let (status, _) =
+        post(&daemon, "/api/incidents/1/status", json!({"status":"resolved","actor":"alice"}).to_string())
+            .await;
+    assert_eq!(status, 401, "no bearer token");
+    let alice = json!({"status": "resolved", "actor": "alice"});
+    let (status, body) =
+        api(&daemon, reqwest::Method::POST, "/api/incidents/1/status", Some(alice.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "resolved");
+    assert_eq!(body["resolved_by"]["id"], "alice");
+    let (status, body) = api(&daemon, reqwest::Method::POST, "/api/incidents/1/status", Some(alice)).await;
+    assert_eq!(status, 409, "already resolved: {body}");
+    let (_, detail) = api(&daemon, reqwest::Method::GET, "/api/incidents/1", None).await;
+    let last = detail["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "status_changed");
+    assert_eq!(last["to"], "resolved");
+    assert_eq!(last["actor"]["type"], "human");
+
+    // The CLI reads the same API.
+    let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["incidents", "list", "--server", &daemon.base, "--token", TOKEN])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(table.contains("Disk almost full on prod-db-01") && table.contains("resolved"), "{table}");
+
+    // SIGTERM: a clean exit. Then a restart on the same data directory.
+    let before = snapshot(&daemon).await;
+    assert!(daemon.terminate().success(), "exit 0 on SIGTERM");
+    let daemon = Daemon::start(&config, &data, &env);
+    assert_eq!(snapshot(&daemon).await, before, "everything survived the restart");
+
+    // The index survived too: #2 is still open, so it repeats; #1 was resolved, so the
+    // disk alert firing again opens a new incident.
+    let (_, report) = post(&daemon, "/webhooks/alertmanager", FIRING).await;
+    assert_eq!(report["opened"], json!([3]));
+    assert_eq!(report["repeated"], json!([2]));
+    assert!(daemon.terminate().success());
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_reason_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path()), &dir.path().join("data"), &[("TEST_API_TOKEN", TOKEN)]);
+    post(&daemon, "/webhooks/alertmanager", FIRING).await;
+    let before = snapshot(&daemon).await;
+
+    // Malformed JSON and missing fields: 400 saying what is wrong.
+    let (status, body) = post(&daemon, "/webhooks/alertmanager", "{\"version\":\"4\",").await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("invalid Alertmanager payload"), "{body}");
+    let (status, body) =
+        post(&daemon, "/webhooks/alertmanager", r#"{"version":"4","alerts":[{"labels":{}}]}"#).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("missing field `status`"), "{body}");
+
+    // Signed generic webhook: bad signature, stale timestamp, no signature → 401.
+    let alert = include_str!("fixtures/generic-alert.json");
+    let now = chrono::Utc::now().timestamp();
+    let send = |ts: i64, sig: Option<String>| {
+        let mut request = client()
+            .post(daemon.url("/webhooks/generic"))
+            .header("X-Warroom-Timestamp", ts.to_string())
+            .body(alert);
+        if let Some(sig) = sig {
+            request = request.header("X-Warroom-Signature", sig);
+        }
+        request.send()
+    };
+    let response =
+        send(now, Some(warroom::verify::sign_generic("wrong-secret", now, alert.as_bytes()))).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "bad signature");
+    let stale = now - 600;
+    let response =
+        send(stale, Some(warroom::verify::sign_generic(SECRET, stale, alert.as_bytes()))).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("stale"));
+    assert_eq!(send(now, None).await.unwrap().status(), 401);
+
+    // Over max_body_kib (64 KiB here): 413.
+    let huge = format!("{{\"version\":\"4\",\"alerts\":[],\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let (status, body) = post(&daemon, "/webhooks/alertmanager", huge).await;
+    assert_eq!(status, 413);
+    assert!(body["error"].as_str().unwrap().contains("too large"), "{body}");
+
+    // Unknown endpoint and unknown incident.
+    let (status, _) = post(&daemon, "/webhooks/nagios", "{}").await;
+    assert_eq!(status, 404);
+    let (status, body) = api(&daemon, reqwest::Method::GET, "/api/incidents/99", None).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (404, "incident #99 does not exist"));
+
+    assert_eq!(snapshot(&daemon).await, before, "no rejected request touched the store");
+
+    // And a correctly signed one goes through.
+    let response =
+        send(now, Some(warroom::verify::sign_generic(SECRET, now, alert.as_bytes()))).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["opened"], json!([3]));
+    let (status, body) =
+        api(&daemon, reqwest::Method::GET, "/api/incidents?source=webhook&q=backup", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body[0]["title"], "Nightly backup failed");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path()), &dir.path().join("data"), &[]);
+    assert_eq!(client().get(daemon.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(client().get(daemon.url("/readyz")).send().await.unwrap().status(), 200);
+    let metrics = client().get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("warroom_incidents{status=\"open\"} 0"), "{metrics}");
+    // Without api.token, reads work and writes are refused.
+    let (status, body) =
+        post(&daemon, "/api/incidents", json!({"title":"x","actor":"alice"}).to_string()).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "the API is read-only until api.token is set");
+}
+
+#[test]
+fn check_accepts_the_shipped_config_and_names_a_misspelled_key() {
+    let shipped = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["check", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(shipped.status.code(), Some(0), "{}", String::from_utf8_lossy(&shipped.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad =
+        write_config(dir.path(), "[server]\nlisten = \"127.0.0.1:8080\"\n\n[storage]\npaht = \"./data\"\n");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_warroom")).args(["check", "--config"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("storage.paht") && stderr.contains("line 5"), "{stderr}");
+
+    // `run` refuses the same file before binding anything.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_warroom")).args(["run", "--config"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}

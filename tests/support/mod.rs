@@ -1,0 +1,26 @@
+//! Shared test support: fakes of the platforms and helpers to run warroom.
+//! Each test binary uses a part of it.
+#![allow(dead_code)]
+
+pub mod daemon;
+
+use std::time::Duration;
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `deadline`.
+/// Tests wait for events this way instead of sleeping for a guessed time.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > until {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
