@@ -76,14 +76,15 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     ));
 
     // Platforms: those with credentials, plus the caller's.
-    let built = crate::platforms::from_config(&config, &shutdown)?;
     let mut platforms = Platforms::default();
-    for p in built.platforms.into_iter().chain(extra_platforms) {
+    for p in crate::platforms::from_config(&config)?.into_iter().chain(extra_platforms) {
         platforms.add(p);
     }
     let mut routes = AlertRoutes::default();
-    for (platform, default, by_severity) in &built.alert_routes {
-        routes.add(*platform, default, by_severity);
+    for platform in platforms.all() {
+        if let Some(route) = platform.alert_route() {
+            routes.add(platform.platform(), &route.default, &route.by_severity);
+        }
     }
 
     let outbox_signal = OutboxSignal::default();
@@ -125,7 +126,9 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
             tracing::warn!(%addr, "listening on a non-loopback address without webhooks.token: anyone who can reach this port can open incidents");
         }
         let state = crate::http::HttpState { engine: engine.clone(), ready: ready.clone() };
-        let app = crate::http::router(state, crate::platforms::routes(&config, &platforms, &intake));
+        let platform_routes =
+            platforms.all().iter().filter_map(|p| p.clone().http_routes(intake.clone())).collect();
+        let app = crate::http::router(state, platform_routes);
         let stop = shutdown.clone();
         tracker.spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());

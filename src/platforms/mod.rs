@@ -4,6 +4,33 @@
 //! `wire.rs`), renders [`RichMessage`] into its own dialect (a pure `render.rs`), and
 //! implements [`ChatPlatform`] for the rest of the daemon. Nothing outside this module
 //! imports slack-morphism, serenity or teloxide.
+//!
+//! ## Conventions every adapter follows
+//!
+//! - **Threads.** `Inbound::channel` is the channel (Slack channel, Discord parent
+//!   channel, Telegram chat); `thread` is the root of the conversation the message is
+//!   in (Slack `thread_ts`, Discord thread id (= id of the message it was started
+//!   on), Telegram `reply_to_message.message_id` or forum topic); `message_id` is the
+//!   message's own id. A new incident's thread is `(channel, thread or message_id)`.
+//!   `post(channel, Some(thread), …)` posts inside that thread, creating it if the
+//!   platform needs that (Discord).
+//! - **What is a mention.** Messages addressed to the bot (or, on Discord, any message
+//!   in an alert channel) are `Mention`; other human messages inside threads are
+//!   `ThreadReply` (the router ignores threads that are not ours); `/incident …` and the
+//!   platform's command aliases are `Command { text }` with the words after `/incident`
+//!   (Telegram's `/oncall high x` becomes `open high x`); button presses are `Action`,
+//!   decoded with [`ActionKind::decode`](crate::model::ActionKind::decode). The bot's
+//!   own messages are dropped at the edge.
+//! - **Acknowledge after storing.** Call `out.submit(event, dedup_keys)` and only
+//!   then acknowledge to the platform (socket-mode ack, getUpdates offset, HTTP 200).
+//!   Dedup keys name the delivery (`slack:event:Ev1`) and, where one message can arrive
+//!   as several events, the message (`slack:msg:C1:1700000000.000100`).
+//! - **Replies.** [`ChatPlatform::reply`] answers the person behind an event:
+//!   ephemeral where possible; `quiet` replies are confirmations only delivered where
+//!   the platform insists on an answer (Telegram callback queries).
+//! - **Errors.** Map HTTP 429 to `RateLimited(retry_after)`, 401/403 to
+//!   `Unauthorized`, other 4xx / `ok:false` to `Rejected`, 5xx and network errors to
+//!   `Transport`; the outbox does the rest.
 
 pub mod console;
 
@@ -104,19 +131,22 @@ pub trait ChatPlatform: Send + Sync + 'static {
     fn needs_pacing(&self) -> bool {
         true
     }
-}
 
-/// What the config enables.
-#[derive(Default)]
-pub struct Built {
-    pub platforms: Vec<Arc<dyn ChatPlatform>>,
-    /// (platform, default alert channel, per-severity channels) for webhook alerts.
-    pub alert_routes: Vec<(Platform, String, BTreeMap<Severity, String>)>,
+    /// Where webhook alerts are posted on this platform, if anywhere.
+    fn alert_route(&self) -> Option<AlertRoute> {
+        None
+    }
+
+    /// Routes this platform serves on the HTTP server (Slack HTTP mode, Discord
+    /// interactions, Telegram webhook); events they receive go to `out`.
+    fn http_routes(self: Arc<Self>, _out: Intake) -> Option<axum::Router> {
+        None
+    }
 }
 
 /// Builds the platforms that have credentials; each one without logs one line.
-pub fn from_config(config: &Config, _shutdown: &CancellationToken) -> anyhow::Result<Built> {
-    let built = Built::default();
+pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
+    let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
     if config.slack.as_ref().is_none_or(|s| !s.bot_token.is_set()) {
         tracing::info!("slack: disabled (no slack.bot_token configured)");
     }
@@ -126,12 +156,14 @@ pub fn from_config(config: &Config, _shutdown: &CancellationToken) -> anyhow::Re
     if config.telegram.as_ref().is_none_or(|t| !t.token.is_set()) {
         tracing::info!("telegram: disabled (no telegram.token configured)");
     }
-    Ok(built)
+    Ok(platforms)
 }
 
-/// The HTTP routes of the platforms running in HTTP/webhook mode.
-pub fn routes(_config: &Config, _platforms: &Platforms, _intake: &Intake) -> Vec<axum::Router> {
-    Vec::new()
+/// Where a platform posts webhook alerts: a default channel and per-severity overrides.
+#[derive(Debug, Clone, Default)]
+pub struct AlertRoute {
+    pub default: String,
+    pub by_severity: BTreeMap<Severity, String>,
 }
 
 /// The enabled platforms, by name.

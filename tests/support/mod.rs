@@ -2,6 +2,7 @@
 //! Each test binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod daemon;
 
 use std::time::Duration;
