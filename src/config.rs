@@ -389,6 +389,8 @@ pub struct SlackConfig {
     pub alert_channel: String,
     /// Per-severity override of `alert_channel`.
     pub severity_channels: BTreeMap<Severity, String>,
+    /// Socket-mode connections kept open (Slack allows up to 10; two survive a refresh).
+    pub socket_connections: u32,
 }
 
 impl Default for SlackConfig {
@@ -401,6 +403,7 @@ impl Default for SlackConfig {
             api_url: "https://slack.com/api".to_string(),
             alert_channel: String::new(),
             severity_channels: BTreeMap::new(),
+            socket_connections: 2,
         }
     }
 }
@@ -629,6 +632,10 @@ impl Config {
                 format!("slack.api_url: `{}` is not an http(s) URL", slack.api_url),
             );
             check(!slack.api_url.ends_with('/'), "slack.api_url: drop the trailing `/`".into());
+            check(
+                (1..=10).contains(&slack.socket_connections),
+                "slack.socket_connections: must be between 1 and 10".into(),
+            );
             if slack.bot_token.is_set() {
                 match slack.mode {
                     SlackMode::Socket => check(

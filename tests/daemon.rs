@@ -265,3 +265,42 @@ fn check_accepts_the_shipped_config_and_names_a_misspelled_key() {
         Command::new(env!("CARGO_BIN_EXE_warroom")).args(["run", "--config"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[test]
+fn the_console_runs_the_same_incident_flow_from_a_script() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["console", "--user", "alice", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "@warroom thanks!\n\
+                  @warroom checkout is throwing 500s for everyone\n\
+                  1\n\
+                  t3: rolled back to v41\n\
+                  /incident status 1\n\
+                  4\n\
+                  /incident list\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The chatter gets a hint, the alert a card with numbered buttons.
+    assert!(stdout.contains("Not opening an incident"), "{stdout}");
+    assert!(stdout.contains("#1 · checkout is throwing 500s for everyone [OPEN]"), "{stdout}");
+    assert!(
+        stdout.contains("[1] Acknowledge #1  [2] Escalate #1  [3] Mitigated #1  [4] Resolve #1"),
+        "{stdout}"
+    );
+    // Pressing [1] edits the card in place and says so in the thread.
+    assert!(stdout.contains("edited message") && stdout.contains("[INVESTIGATING]"), "{stdout}");
+    assert!(stdout.contains("#1 acknowledged by alice"), "{stdout}");
+    // The reply became a note, visible in the status.
+    assert!(stdout.contains("note: rolled back to v41"), "{stdout}");
+    // Pressing [4] (Resolve on the first card) resolves; the list is then empty.
+    assert!(stdout.contains("[RESOLVED]") && stdout.contains("resolved by alice"), "{stdout}");
+    assert!(stdout.contains("No open incidents"), "{stdout}");
+}

@@ -33,6 +33,7 @@
 //!   `Transport`; the outbox does the rest.
 
 pub mod console;
+pub mod slack;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,9 +147,10 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
 /// Builds the platforms that have credentials; each one without logs one line.
 pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
-    let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
-    if config.slack.as_ref().is_none_or(|s| !s.bot_token.is_set()) {
-        tracing::info!("slack: disabled (no slack.bot_token configured)");
+    let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+    match config.slack.as_ref().filter(|s| s.bot_token.is_set()) {
+        Some(slack) => platforms.push(slack::Slack::new(slack)?),
+        None => tracing::info!("slack: disabled (no slack.bot_token configured)"),
     }
     if config.discord.as_ref().is_none_or(|d| !d.token.is_set()) {
         tracing::info!("discord: disabled (no discord.token configured)");

@@ -23,6 +23,7 @@ impl TestApp {
     /// `[investigate]` / `[outbox]` table, investigation is off and the outbox neither
     /// paces nor waits long between retries, so tests see only what they are about.
     pub async fn start(config_text: &str) -> TestApp {
+        super::logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let mut app =

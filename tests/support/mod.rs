@@ -4,8 +4,19 @@
 
 pub mod app;
 pub mod daemon;
+pub mod slack;
 
 use std::time::Duration;
+
+/// Shows warroom's logs in a test's output when RUST_LOG is set.
+pub fn logs() {
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `deadline`.
 /// Tests wait for events this way instead of sleeping for a guessed time.

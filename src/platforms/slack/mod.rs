@@ -1,0 +1,376 @@
+//! Slack: socket mode (default) or HTTP mode in, Web API out, via slack-morphism.
+//!
+//! - `wire.rs`: payloads → `Inbound` (pure).
+//! - `render.rs`: `RichMessage` → Block Kit (pure).
+//! - `http.rs`: `/slack/events`, `/slack/commands`, `/slack/interactivity` (HTTP mode).
+//! - this file: the client, the socket-mode listener, sending.
+//!
+//! Every envelope is acknowledged only after `Intake::submit` stored its event; a
+//! failed submit leaves it unacknowledged, so Slack delivers it again.
+
+mod http;
+pub mod render;
+pub mod wire;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use super::{AlertRoute, ChatLine, ChatPlatform, InboundContext, ReplyTarget, SendError};
+use crate::config::{SlackConfig, SlackMode};
+use crate::intake::Intake;
+use crate::model::{MessageRef, Platform, RichMessage};
+
+pub use wire::Me;
+
+/// slack-morphism's callback error type (its own alias is crate-private).
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The Slack adapter.
+pub struct Slack {
+    client: Arc<SlackHyperClient>,
+    bot_token: SlackApiToken,
+    app_token: SlackApiToken,
+    config: SlackConfig,
+    /// Learned from `auth.test` at start: who "we" are in mentions and bot posts.
+    me: Arc<RwLock<Me>>,
+    /// For `response_url` answers (outside the Web API).
+    http: reqwest::Client,
+}
+
+fn token(value: &str) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue(value.to_string()))
+}
+
+impl Slack {
+    /// Builds the client; nothing is contacted until [`ChatPlatform::run`].
+    pub fn new(config: &SlackConfig) -> anyhow::Result<Arc<Self>> {
+        // One connector type for production and tests: HTTPS with the system's roots,
+        // plain HTTP allowed so tests can point `api_url` at a loopback fake.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| anyhow::anyhow!("slack: cannot load the system's TLS root certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let connector =
+            SlackClientHyperConnector::with_connector(connector).with_slack_api_url(&config.api_url);
+        Ok(Arc::new(Self {
+            client: Arc::new(SlackClient::new(connector)),
+            bot_token: token(config.bot_token.expose()),
+            app_token: token(config.app_token.expose()),
+            config: config.clone(),
+            me: Arc::new(RwLock::new(Me::default())),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| anyhow::anyhow!("slack: cannot build the HTTP client: {e}"))?,
+        }))
+    }
+
+    fn me(&self) -> Me {
+        self.me.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// `auth.test`: who we are. Retried on network trouble; a refused token is fatal.
+    async fn learn_identity(&self, ctx: &InboundContext) -> anyhow::Result<()> {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match self.client.open_session(&self.bot_token).auth_test().await {
+                Ok(me) => {
+                    let mut guard = self.me.write().unwrap_or_else(|p| p.into_inner());
+                    guard.user_id = Some(me.user_id.to_string());
+                    guard.bot_id = me.bot_id.map(|b| b.to_string());
+                    tracing::info!(team = %me.team, user = %me.user_id, mode = ?self.config.mode, "slack: connected");
+                    return Ok(());
+                }
+                Err(e) => match map_error(e) {
+                    SendError::Unauthorized | SendError::Rejected { .. } => {
+                        anyhow::bail!("slack: auth.test refused the bot token; check slack.bot_token")
+                    }
+                    other => {
+                        tracing::warn!(error = %other, "slack: auth.test failed; retrying in {delay:?}");
+                        tokio::select! {
+                            _ = ctx.shutdown.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(60));
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// What the socket-mode callbacks (plain `fn`s) need, kept in slack-morphism's user state.
+#[derive(Clone)]
+struct SocketState {
+    out: Intake,
+    me: Arc<RwLock<Me>>,
+}
+
+async fn socket_state(states: &SlackClientEventsUserState) -> Result<SocketState, BoxError> {
+    states
+        .read()
+        .await
+        .get_user_state::<SocketState>()
+        .cloned()
+        .ok_or_else(|| "slack: socket state missing".into())
+}
+
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let state = socket_state(&states).await?;
+    let me = state.me.read().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(incoming) = wire::push_event(&event, &me, Utc::now()) {
+        state.out.submit(incoming.event, incoming.dedup_keys).await.map_err(|e| Box::new(e) as BoxError)?;
+    }
+    Ok(())
+}
+
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    let state = socket_state(&states).await?;
+    match wire::command(&event, Utc::now()) {
+        Some(incoming) => {
+            state
+                .out
+                .submit(incoming.event, incoming.dedup_keys)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)?;
+            // The answer follows as an ephemeral message once the command ran.
+            Ok(SlackCommandEventResponse::new(SlackMessageContent::new()))
+        }
+        None => Ok(SlackCommandEventResponse::new(
+            SlackMessageContent::new()
+                .with_text("warroom only answers /incident. Try `/incident help`.".into()),
+        )),
+    }
+}
+
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let state = socket_state(&states).await?;
+    match wire::interaction(&event, Utc::now()) {
+        Ok(incoming) => {
+            state
+                .out
+                .submit(incoming.event, incoming.dedup_keys)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)?;
+        }
+        Err(wire::NotAnAction::Invalid) => {
+            tracing::info!("slack: ignored a button press that points at no incident")
+        }
+        Err(wire::NotAnAction::Ignored) => {}
+    }
+    Ok(())
+}
+
+/// A failed callback leaves the envelope unacknowledged (Slack redelivers it).
+fn on_error(
+    err: BoxError,
+    _client: Arc<SlackHyperClient>,
+    _states: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    tracing::warn!(error = %err, "slack: event not stored; leaving it unacknowledged so Slack redelivers it");
+    HttpStatusCode::INTERNAL_SERVER_ERROR
+}
+
+#[async_trait]
+impl ChatPlatform for Slack {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn run(self: Arc<Self>, ctx: InboundContext) -> anyhow::Result<()> {
+        self.learn_identity(&ctx).await?;
+        if self.config.mode == SlackMode::Http || ctx.shutdown.is_cancelled() {
+            return Ok(()); // events arrive through the HTTP routes
+        }
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_push_events(on_push)
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let environment = Arc::new(
+            SlackClientEventsListenerEnvironment::new(self.client.clone())
+                .with_error_handler(on_error)
+                .with_user_state(SocketState { out: ctx.out.clone(), me: self.me.clone() }),
+        );
+        let listener = SlackClientSocketModeListener::new(
+            &SlackClientSocketModeConfig::new().with_max_connections_count(self.config.socket_connections),
+            environment,
+            callbacks,
+        );
+        listener.listen_for(&self.app_token).await.map_err(|e| {
+            anyhow::anyhow!("slack: cannot open a socket-mode connection (apps.connections.open): {e}")
+        })?;
+        listener.start().await;
+        ctx.shutdown.cancelled().await;
+        listener.shutdown().await;
+        Ok(())
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError> {
+        let mut request = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(channel.to_string()),
+            render::content(message),
+        );
+        if let Some(thread) = thread {
+            request = request.with_thread_ts(SlackTs(thread.to_string()));
+        }
+        let response =
+            self.client.open_session(&self.bot_token).chat_post_message(&request).await.map_err(map_error)?;
+        Ok(MessageRef {
+            platform: Platform::Slack,
+            channel: response.channel.to_string(),
+            id: response.ts.to_string(),
+        })
+    }
+
+    async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError> {
+        let request = SlackApiChatUpdateRequest::new(
+            SlackChannelId(target.channel.clone()),
+            render::content(message),
+            SlackTs(target.id.clone()),
+        );
+        self.client.open_session(&self.bot_token).chat_update(&request).await.map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn reply(&self, to: &ReplyTarget, text: &str) -> Result<(), SendError> {
+        if to.quiet {
+            return Ok(()); // the card update and thread line already say it
+        }
+        let mut request = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId(to.channel.clone()),
+            SlackUserId(to.user.clone()),
+            SlackMessageContent::new().with_text(render::reply_text(text)),
+        );
+        if let Some(thread) = &to.thread {
+            request = request.with_thread_ts(SlackTs(thread.clone()));
+        }
+        match self.client.open_session(&self.bot_token).chat_post_ephemeral(&request).await.map_err(map_error)
+        {
+            Ok(_) => Ok(()),
+            // Not in the channel (a DM, a private channel): the response_url still works.
+            Err(SendError::Rejected { reason }) => match &to.handle.token {
+                Some(url) if url.starts_with("http") => self.respond(url, text).await,
+                _ => Err(SendError::Rejected { reason }),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn history(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ChatLine>, SendError> {
+        let limit = limit.clamp(1, 200) as u16;
+        let session = self.client.open_session(&self.bot_token);
+        let mut messages = match thread {
+            Some(ts) => {
+                let request = SlackApiConversationsRepliesRequest::new(
+                    SlackChannelId(channel.to_string()),
+                    SlackTs(ts.to_string()),
+                )
+                .with_limit(limit);
+                session.conversations_replies(&request).await.map_err(map_error)?.messages
+            }
+            None => {
+                let request = SlackApiConversationsHistoryRequest::new()
+                    .with_channel(SlackChannelId(channel.to_string()))
+                    .with_limit(limit);
+                let mut messages = session.conversations_history(&request).await.map_err(map_error)?.messages;
+                messages.reverse(); // history is newest first
+                messages
+            }
+        };
+        messages.truncate(limit as usize);
+        Ok(messages
+            .into_iter()
+            .map(|m| ChatLine {
+                user: m
+                    .sender
+                    .user
+                    .map(|u| u.to_string())
+                    .or(m.sender.username)
+                    .unwrap_or_else(|| "bot".into()),
+                text: m.content.text.unwrap_or_default(),
+                at: m.origin.ts.to_string(),
+            })
+            .collect())
+    }
+
+    fn alert_route(&self) -> Option<AlertRoute> {
+        let route = AlertRoute {
+            default: self.config.alert_channel.clone(),
+            by_severity: self.config.severity_channels.clone(),
+        };
+        (!route.default.is_empty() || !route.by_severity.is_empty()).then_some(route)
+    }
+
+    fn http_routes(self: Arc<Self>, out: Intake) -> Option<axum::Router> {
+        (self.config.mode == SlackMode::Http).then(|| http::routes(self.clone(), out))
+    }
+}
+
+impl Slack {
+    /// Answers through a `response_url` (ephemeral), for channels the bot is not in.
+    async fn respond(&self, url: &str, text: &str) -> Result<(), SendError> {
+        let body = serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": render::reply_text(text)});
+        let response =
+            self.http.post(url).json(&body).send().await.map_err(|e| SendError::Transport(e.to_string()))?;
+        match response.status().as_u16() {
+            200..=299 => Ok(()),
+            429 => Err(SendError::RateLimited(Duration::from_secs(1))),
+            s if s >= 500 => Err(SendError::Transport(format!("response_url answered {s}"))),
+            s => Err(SendError::Rejected { reason: format!("response_url answered {s}") }),
+        }
+    }
+}
+
+/// Slack's errors, as what the outbox should do about them.
+fn map_error(error: SlackClientError) -> SendError {
+    match error {
+        SlackClientError::RateLimitError(e) => {
+            SendError::RateLimited(e.retry_after.unwrap_or(Duration::from_secs(1)))
+        }
+        SlackClientError::ApiError(e) => match e.code.as_str() {
+            "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired"
+            | "no_permission" => SendError::Unauthorized,
+            "ratelimited" => SendError::RateLimited(Duration::from_secs(1)),
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                SendError::Transport(e.code)
+            }
+            _ => SendError::Rejected { reason: e.code },
+        },
+        SlackClientError::HttpError(e) => match e.status_code.as_u16() {
+            429 => SendError::RateLimited(Duration::from_secs(1)),
+            401 | 403 => SendError::Unauthorized,
+            s if s >= 500 => SendError::Transport(format!("HTTP {s}")),
+            s => SendError::Rejected { reason: format!("HTTP {s}") },
+        },
+        other => SendError::Transport(other.to_string()),
+    }
+}
