@@ -304,3 +304,73 @@ fn the_console_runs_the_same_incident_flow_from_a_script() {
     assert!(stdout.contains("[RESOLVED]") && stdout.contains("resolved by alice"), "{stdout}");
     assert!(stdout.contains("No open incidents"), "{stdout}");
 }
+
+/// Escalation timers are durable: nobody acknowledges, the steps fire one after
+/// another, a restart in between forgets nothing, and an acknowledgement stops them.
+#[tokio::test]
+async fn unacknowledged_incidents_escalate_step_by_step_across_a_restart() {
+    use support::app::TestApp;
+    use warroom::engine::{Change, NewIncident};
+    use warroom::model::{Actor, Person, Severity, Source};
+
+    let mut app = TestApp::start(
+        r#"
+[escalation]
+page = ["@oncall"]
+[[escalation.steps]]
+after_mins = 5
+notify = ["@secondary"]
+[[escalation.steps]]
+after_mins = 10
+notify = ["@manager"]
+"#,
+    )
+    .await;
+    let opened = chrono::Utc::now();
+    let new = NewIncident {
+        title: "payments down".into(),
+        description: String::new(),
+        severity: Severity::Critical,
+        severity_confirmed: false,
+        source: Source::Api,
+        fingerprint: None,
+        labels: Default::default(),
+        thread: None,
+        post_to: Vec::new(),
+        classified: None,
+    };
+    let engine = app.running().engine.clone();
+    let incident = engine.open(new, Actor::Bot, "test", opened).unwrap();
+    let escalations = |app: &TestApp| -> Vec<(u32, Vec<String>)> {
+        app.timeline(incident.id)
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                warroom::model::EntryKind::Escalated { step, who } => Some((step, who)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(app.timeline(incident.id).iter().any(|e| e.kind == warroom::model::EntryKind::Paged { who: vec!["@oncall".into()] }));
+
+    // Four minutes in: nothing yet. Five: the first step.
+    engine.fire_due_timers(opened + chrono::Duration::minutes(4)).unwrap();
+    assert!(escalations(&app).is_empty());
+    engine.fire_due_timers(opened + chrono::Duration::minutes(5)).unwrap();
+    assert_eq!(escalations(&app), vec![(1, vec!["@secondary".to_string()])]);
+
+    // warroom restarts; the second step is still due ten minutes after the first.
+    drop(engine); // the database is opened once per process
+    app.restart().await;
+    let engine = app.running().engine.clone();
+    engine.fire_due_timers(opened + chrono::Duration::minutes(14)).unwrap();
+    assert_eq!(escalations(&app).len(), 1);
+    engine.fire_due_timers(opened + chrono::Duration::minutes(15)).unwrap();
+    assert_eq!(escalations(&app), vec![(1, vec!["@secondary".to_string()]), (2, vec!["@manager".to_string()])]);
+
+    // The policy is exhausted; and an acknowledgement stops escalation anyway.
+    let alice = Actor::Human(Person::new("api", "alice", None));
+    engine.change(incident.id, Change::Acknowledge, &alice, "test", opened + chrono::Duration::minutes(16)).unwrap();
+    engine.fire_due_timers(opened + chrono::Duration::hours(5)).unwrap();
+    assert_eq!(escalations(&app).len(), 2);
+    assert!(app.store().timers().unwrap().iter().all(|t| t.kind != warroom::store::TimerKind::Escalate));
+}
