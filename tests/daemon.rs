@@ -350,7 +350,10 @@ notify = ["@manager"]
             })
             .collect()
     };
-    assert!(app.timeline(incident.id).iter().any(|e| e.kind == warroom::model::EntryKind::Paged { who: vec!["@oncall".into()] }));
+    assert!(app
+        .timeline(incident.id)
+        .iter()
+        .any(|e| e.kind == warroom::model::EntryKind::Paged { who: vec!["@oncall".into()] }));
 
     // Four minutes in: nothing yet. Five: the first step.
     engine.fire_due_timers(opened + chrono::Duration::minutes(4)).unwrap();
@@ -365,11 +368,16 @@ notify = ["@manager"]
     engine.fire_due_timers(opened + chrono::Duration::minutes(14)).unwrap();
     assert_eq!(escalations(&app).len(), 1);
     engine.fire_due_timers(opened + chrono::Duration::minutes(15)).unwrap();
-    assert_eq!(escalations(&app), vec![(1, vec!["@secondary".to_string()]), (2, vec!["@manager".to_string()])]);
+    assert_eq!(
+        escalations(&app),
+        vec![(1, vec!["@secondary".to_string()]), (2, vec!["@manager".to_string()])]
+    );
 
     // The policy is exhausted; and an acknowledgement stops escalation anyway.
     let alice = Actor::Human(Person::new("api", "alice", None));
-    engine.change(incident.id, Change::Acknowledge, &alice, "test", opened + chrono::Duration::minutes(16)).unwrap();
+    engine
+        .change(incident.id, Change::Acknowledge, &alice, "test", opened + chrono::Duration::minutes(16))
+        .unwrap();
     engine.fire_due_timers(opened + chrono::Duration::hours(5)).unwrap();
     assert_eq!(escalations(&app).len(), 2);
     assert!(app.store().timers().unwrap().iter().all(|t| t.kind != warroom::store::TimerKind::Escalate));

@@ -34,6 +34,7 @@ socket_connections = 1
 #[tokio::test]
 async fn an_alert_mention_opens_one_incident_with_a_card_in_its_thread() {
     let fake = FakeSlack::start().await;
+    fake.add_person("U1", "alice");
     let app = start(&fake, "").await;
 
     // alice mentions the bot in #ops.
@@ -52,7 +53,7 @@ async fn an_alert_mention_opens_one_incident_with_a_card_in_its_thread() {
     assert_eq!(card.buttons(), vec!["ack:1", "escalate:1", "mitigate:1", "resolve:1"]);
     let text = card.visible();
     assert!(text.contains("#1 · checkout is throwing 500s for everyone"), "{text}");
-    assert!(text.contains("OPEN") && text.contains("Reported by") && text.contains("U1"), "{text}");
+    assert!(text.contains("OPEN") && text.contains("Reported by*\nalice"), "the reporter by name: {text}");
     let incidents = app.wait_incidents(1).await;
     assert_eq!(incidents[0].source, Source::Slack);
     assert_eq!(incidents[0].threads[0].thread, "1700000000.000100");

@@ -117,6 +117,8 @@ struct State {
     connections: usize,
     next_ts: u64,
     ws_port: u16,
+    /// Display names `users.info` knows.
+    people: HashMap<String, String>,
 }
 
 /// The fake. Cheap to clone.
@@ -193,6 +195,11 @@ impl FakeSlack {
             acks: s.acks.clone(),
             connections: s.connections,
         }
+    }
+
+    /// Makes `users.info` know a person.
+    pub fn add_person(&self, id: &str, display_name: &str) {
+        self.with(|s| s.people.insert(id.to_string(), display_name.to_string()));
     }
 
     pub fn fail_next(&self, method: &str, fault: Fault) {
@@ -427,6 +434,14 @@ async fn api(
                 })
             });
             ok(json!({"ok": true, "message_ts": "1700000200.000001"}))
+        }
+        "users.info" => {
+            let user = body["user"].as_str().unwrap_or("").to_string();
+            match fake.with(|s| s.people.get(&user).cloned()) {
+                Some(name) => ok(json!({"ok": true, "user": {"id": user, "name": name.to_lowercase(),
+                                        "profile": {"display_name": name, "real_name": name}}})),
+                None => ok(json!({"ok": false, "error": "user_not_found"})),
+            }
         }
         "conversations.replies" | "conversations.history" => {
             let channel = body["channel"].as_str().unwrap_or("").to_string();

@@ -53,7 +53,7 @@ fn verified(state: &HttpMode, headers: &HeaderMap, body: &[u8]) -> Result<(), Bo
 }
 
 async fn submit(state: &HttpMode, incoming: wire::Incoming) -> Response {
-    match state.out.submit(incoming.event, incoming.dedup_keys).await {
+    match state.slack.submit(&state.out, incoming).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "slack: could not store an event; Slack will retry");

@@ -12,7 +12,8 @@ mod http;
 pub mod render;
 pub mod wire;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,6 +41,8 @@ pub struct Slack {
     me: Arc<RwLock<Me>>,
     /// For `response_url` answers (outside the Web API).
     http: reqwest::Client,
+    /// Display names by user id (`users.info`), so cards say "alice", not "U024BE7LH".
+    names: Mutex<HashMap<String, String>>,
 }
 
 fn token(value: &str) -> SlackApiToken {
@@ -69,7 +72,50 @@ impl Slack {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .map_err(|e| anyhow::anyhow!("slack: cannot build the HTTP client: {e}"))?,
+            names: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The person's display name, from the cache or `users.info`. Bounded to a second:
+    /// the event must still be acknowledged within Slack's three; without a name the
+    /// card shows the user id.
+    async fn display_name(&self, user: &str) -> Option<String> {
+        if let Some(name) = self.names.lock().unwrap_or_else(|p| p.into_inner()).get(user) {
+            return Some(name.clone());
+        }
+        let request = SlackApiUsersInfoRequest::new(SlackUserId(user.to_string()));
+        let session = self.client.open_session(&self.bot_token);
+        let answer = tokio::time::timeout(Duration::from_secs(1), session.users_info(&request)).await;
+        let found = match answer {
+            Ok(Ok(info)) => info
+                .user
+                .profile
+                .as_ref()
+                .and_then(|p| {
+                    p.display_name.clone().filter(|n| !n.is_empty()).or_else(|| p.real_name.clone())
+                })
+                .or(info.user.name)
+                .filter(|n| !n.is_empty()),
+            Ok(Err(e)) => {
+                tracing::debug!(user, error = %e, "slack: users.info failed");
+                None
+            }
+            Err(_) => None,
+        }?;
+        self.names.lock().unwrap_or_else(|p| p.into_inner()).insert(user.to_string(), found.clone());
+        Some(found)
+    }
+
+    /// Names the sender (when Slack did not) and stores the event.
+    async fn submit(
+        &self,
+        out: &Intake,
+        mut incoming: wire::Incoming,
+    ) -> Result<(), crate::intake::IntakeError> {
+        if incoming.event.user.name.is_none() {
+            incoming.event.user.name = self.display_name(&incoming.event.user.id).await;
+        }
+        out.submit(incoming.event, incoming.dedup_keys).await.map(|_| ())
     }
 
     fn me(&self) -> Me {
@@ -110,7 +156,7 @@ impl Slack {
 #[derive(Clone)]
 struct SocketState {
     out: Intake,
-    me: Arc<RwLock<Me>>,
+    slack: Arc<Slack>,
 }
 
 async fn socket_state(states: &SlackClientEventsUserState) -> Result<SocketState, BoxError> {
@@ -128,9 +174,8 @@ async fn on_push(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     let state = socket_state(&states).await?;
-    let me = state.me.read().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some(incoming) = wire::push_event(&event, &me, Utc::now()) {
-        state.out.submit(incoming.event, incoming.dedup_keys).await.map_err(|e| Box::new(e) as BoxError)?;
+    if let Some(incoming) = wire::push_event(&event, &state.slack.me(), Utc::now()) {
+        state.slack.submit(&state.out, incoming).await.map_err(|e| Box::new(e) as BoxError)?;
     }
     Ok(())
 }
@@ -208,7 +253,7 @@ impl ChatPlatform for Slack {
         let environment = Arc::new(
             SlackClientEventsListenerEnvironment::new(self.client.clone())
                 .with_error_handler(on_error)
-                .with_user_state(SocketState { out: ctx.out.clone(), me: self.me.clone() }),
+                .with_user_state(SocketState { out: ctx.out.clone(), slack: self.clone() }),
         );
         let listener = SlackClientSocketModeListener::new(
             &SlackClientSocketModeConfig::new().with_max_connections_count(self.config.socket_connections),
