@@ -49,6 +49,13 @@ impl Handler for crate::engine::Engine {
     }
 }
 
+/// Which worker handles a conversation: always the same one, so its events stay in order.
+fn worker_for(conversation: &str, workers: usize) -> usize {
+    let mut hasher = DefaultHasher::new();
+    conversation.hash(&mut hasher);
+    (hasher.finish() as usize) % workers
+}
+
 /// The `out` side of every platform's inbound loop.
 #[derive(Clone)]
 pub struct Intake {
@@ -122,9 +129,7 @@ impl Intake {
     }
 
     async fn dispatch(&self, seq: u64, event: Inbound) -> Result<(), IntakeError> {
-        let mut hasher = DefaultHasher::new();
-        event.conversation().hash(&mut hasher);
-        let worker = (hasher.finish() as usize) % self.queues.len();
+        let worker = worker_for(&event.conversation(), self.queues.len());
         self.queues[worker].send((seq, event)).await.map_err(|_| IntakeError::ShuttingDown)
     }
 
@@ -166,5 +171,98 @@ impl Intake {
             tracing::info!(count, "replaying events received before the last stop");
         }
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{InboundKind, Person, Platform};
+    use crate::store::{Batch, SledStore};
+    use std::sync::Mutex;
+    use tokio::sync::Notify;
+
+    /// Records the order events are handled in; holds events of thread "slow" until released.
+    struct Recorder {
+        store: Arc<dyn Store>,
+        seen: Mutex<Vec<String>>,
+        release: Notify,
+        changed: Notify,
+    }
+
+    #[async_trait::async_trait]
+    impl Handler for Recorder {
+        async fn handle(&self, seq: u64, event: Inbound) {
+            if event.thread.as_deref() == Some("slow") && event.event_id == "slow-1" {
+                self.release.notified().await;
+            }
+            self.seen.lock().unwrap().push(event.event_id.clone());
+            let mut done = Batch::default();
+            done.inbox_done.push(seq);
+            self.store.commit(done).unwrap();
+            self.changed.notify_waiters();
+        }
+    }
+
+    fn event(id: &str, thread: &str) -> Inbound {
+        Inbound {
+            platform: Platform::Console,
+            event_id: id.into(),
+            channel: "c".into(),
+            thread: Some(thread.into()),
+            message_id: Some(id.into()),
+            user: Person::new("console", "u", None),
+            kind: InboundKind::ThreadReply { text: "x".into() },
+            reply: Default::default(),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn one_thread_in_order_other_threads_meanwhile() {
+        let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+        let recorder = Arc::new(Recorder {
+            store: store.clone(),
+            seen: Mutex::new(vec![]),
+            release: Notify::new(),
+            changed: Notify::new(),
+        });
+        let tracker = TaskTracker::new();
+        let intake = Intake::start(
+            store.clone(),
+            chrono::Duration::hours(1),
+            recorder.clone(),
+            &tracker,
+            CancellationToken::new(),
+        );
+        // A thread that lands on another worker than "slow".
+        let slow = worker_for(&event("x", "slow").conversation(), WORKERS);
+        let fast = (0..)
+            .map(|n| format!("t{n}"))
+            .find(|t| worker_for(&event("x", t).conversation(), WORKERS) != slow)
+            .unwrap();
+
+        intake.submit(event("slow-1", "slow"), vec![]).await.unwrap();
+        intake.submit(event("slow-2", "slow"), vec![]).await.unwrap();
+        intake.submit(event("fast-1", &fast), vec![]).await.unwrap();
+        // The other thread is handled while the first event of "slow" is still in hand…
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !recorder.seen.lock().unwrap().contains(&"fast-1".to_string()) {
+            assert!(tokio::time::Instant::now() < until, "the other thread was held up");
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(50), recorder.changed.notified()).await;
+        }
+        assert_eq!(*recorder.seen.lock().unwrap(), vec!["fast-1"]);
+        // …and "slow" continues in order once released.
+        recorder.release.notify_one();
+        while recorder.seen.lock().unwrap().len() < 3 {
+            assert!(tokio::time::Instant::now() < until, "slow thread did not finish");
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(50), recorder.changed.notified()).await;
+        }
+        assert_eq!(*recorder.seen.lock().unwrap(), vec!["fast-1", "slow-1", "slow-2"]);
+        assert!(store.inbox().unwrap().is_empty());
+        // A redelivery is acknowledged but not handled again.
+        assert_eq!(intake.submit(event("slow-1", "slow"), vec![]).await.unwrap(), Accepted::Duplicate);
     }
 }

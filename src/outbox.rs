@@ -449,6 +449,203 @@ impl OutboxWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Actor, Incident, Severity, Source, Status, ThreadRef};
+    use crate::platforms::{InboundContext, ReplyTarget};
+    use crate::store::{Batch, SledStore};
+    use std::sync::Mutex;
+
+    /// A platform that records what it was asked to do and fails on demand.
+    #[derive(Default)]
+    struct Recorder {
+        sent: Mutex<Vec<String>>,
+        failures: Mutex<Vec<SendError>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ChatPlatform for Recorder {
+        fn platform(&self) -> Platform {
+            Platform::Console
+        }
+        async fn run(self: Arc<Self>, _ctx: InboundContext) -> anyhow::Result<()> {
+            Ok(())
+        }
+        async fn post(
+            &self,
+            channel: &str,
+            thread: Option<&str>,
+            message: &RichMessage,
+        ) -> Result<MessageRef, SendError> {
+            if let Some(e) = self.failures.lock().unwrap().pop() {
+                return Err(e);
+            }
+            let mut sent = self.sent.lock().unwrap();
+            sent.push(format!("post {channel}/{} {}", thread.unwrap_or("-"), message.plain_text()));
+            Ok(MessageRef {
+                platform: Platform::Console,
+                channel: channel.into(),
+                id: format!("m{}", sent.len()),
+            })
+        }
+        async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError> {
+            self.sent.lock().unwrap().push(format!("update {} {}", target.id, message.plain_text()));
+            Ok(())
+        }
+        async fn reply(&self, _to: &ReplyTarget, text: &str) -> Result<(), SendError> {
+            self.sent.lock().unwrap().push(format!("reply {text}"));
+            Ok(())
+        }
+    }
+
+    fn incident(id: u64) -> Incident {
+        let now = Utc::now();
+        Incident {
+            id,
+            title: "t".into(),
+            description: String::new(),
+            severity: Severity::Low,
+            severity_confirmed: true,
+            status: Status::Open,
+            source: Source::Console,
+            fingerprint: None,
+            threads: vec![ThreadRef::new(Platform::Console, "C", "root")],
+            cards: vec![],
+            progress: vec![],
+            platforms: vec![Platform::Console],
+            labels: Default::default(),
+            created_at: now,
+            updated_at: now,
+            created_by: Actor::Bot,
+            acked_at: None,
+            acked_by: None,
+            mitigated_at: None,
+            mitigated_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            escalation_step: 0,
+            llm_usage: Default::default(),
+        }
+    }
+
+    fn worker(store: Arc<dyn Store>, platform: Arc<Recorder>) -> OutboxWorker {
+        let config = OutboxConfig {
+            initial_backoff_ms: 1,
+            max_backoff_secs: 1,
+            channel_burst: 100,
+            channel_interval_ms: 0,
+        };
+        OutboxWorker { store, platform, config, signal: OutboxSignal::default(), pace: false }
+    }
+
+    fn post(key: &str, incident: Option<u64>, to: Target, text: &str, role: PostRole) -> OutboxItem {
+        OutboxItem::new(
+            key,
+            Platform::Console,
+            incident,
+            OutboxOp::Post { to, message: RichMessage::text(text), role },
+            Utc::now(),
+        )
+    }
+
+    /// Runs passes until only dead letters are left (a poll with a 2 s deadline).
+    async fn drain(w: &OutboxWorker) {
+        let mut pacer = Pacer::new(&w.config);
+        let mut paused = None;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while tokio::time::Instant::now() < deadline {
+            w.pass(&mut pacer, &mut paused, true).await.unwrap();
+            if w.store.outbox().unwrap().iter().all(|i| i.dead) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("outbox did not drain: {:?}", w.store.outbox().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_card_is_posted_before_it_is_edited_and_the_incident_learns_where() {
+        let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+        let mut batch = Batch::default();
+        batch.incidents.push(incident(1));
+        batch.outbox.push(post("k1", Some(1), Target::IncidentThread, "card", PostRole::Card));
+        batch.outbox.push(OutboxItem::new(
+            "k2",
+            Platform::Console,
+            Some(1),
+            OutboxOp::Update { edit: Edit::Card, message: RichMessage::text("card v2") },
+            Utc::now(),
+        ));
+        store.commit(batch).unwrap();
+        let recorder = Arc::new(Recorder::default());
+        drain(&worker(store.clone(), recorder.clone())).await;
+        assert_eq!(*recorder.sent.lock().unwrap(), vec!["post C/root card", "update m1 card v2"]);
+        let incident = store.incident(1).unwrap().unwrap();
+        assert_eq!(
+            incident.cards,
+            vec![MessageRef { platform: Platform::Console, channel: "C".into(), id: "m1".into() }]
+        );
+        assert!(store.outbox().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_is_delivered_once() {
+        let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+        let recorder = Arc::new(Recorder::default());
+        let w = worker(store.clone(), recorder.clone());
+        let to = Target::Channel { channel: "C".into(), thread: None };
+        for _ in 0..2 {
+            // The same cause queued twice (a replayed event): one message.
+            let mut batch = Batch::default();
+            batch.outbox.push(post("in:console:7:0", None, to.clone(), "hint", PostRole::Message));
+            store.commit(batch).unwrap();
+            drain(&w).await;
+        }
+        assert_eq!(recorder.sent.lock().unwrap().len(), 1);
+        assert!(store.outbox().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn transport_errors_retry_and_rejections_become_dead_letters() {
+        let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+        let recorder = Arc::new(Recorder::default());
+        recorder.failures.lock().unwrap().push(SendError::Transport("reset".into()));
+        let mut batch = Batch::default();
+        batch.outbox.push(post(
+            "a",
+            None,
+            Target::Channel { channel: "C".into(), thread: None },
+            "retried",
+            PostRole::Message,
+        ));
+        store.commit(batch).unwrap();
+        drain(&worker(store.clone(), recorder.clone())).await;
+        assert_eq!(*recorder.sent.lock().unwrap(), vec!["post C/- retried"]);
+
+        recorder.failures.lock().unwrap().push(SendError::Rejected { reason: "channel_not_found".into() });
+        let mut batch = Batch::default();
+        batch.outbox.push(post(
+            "b",
+            None,
+            Target::Channel { channel: "C9".into(), thread: None },
+            "lost",
+            PostRole::Message,
+        ));
+        batch.outbox.push(post(
+            "c",
+            None,
+            Target::Channel { channel: "C".into(), thread: None },
+            "other lane",
+            PostRole::Message,
+        ));
+        store.commit(batch).unwrap();
+        drain(&worker(store.clone(), recorder.clone())).await;
+        let dead: Vec<OutboxItem> = store.outbox().unwrap();
+        assert_eq!(dead.len(), 1);
+        assert!(dead[0].dead && dead[0].last_error.as_deref() == Some("channel_not_found"));
+        assert!(
+            recorder.sent.lock().unwrap().contains(&"post C/- other lane".to_string()),
+            "a dead letter blocks nobody"
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn pacer_allows_a_burst_then_one_per_interval() {

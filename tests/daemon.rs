@@ -382,3 +382,64 @@ notify = ["@manager"]
     assert_eq!(escalations(&app).len(), 2);
     assert!(app.store().timers().unwrap().iter().all(|t| t.kind != warroom::store::TimerKind::Escalate));
 }
+
+/// Alertmanager and Grafana can send a bearer token; Grafana can also sign.
+#[tokio::test]
+async fn webhook_tokens_and_grafana_signatures() {
+    use support::app::TestApp;
+    let app = TestApp::start(
+        r#"
+[webhooks]
+token = "am-token-123"
+grafana_hmac_secret = "grafana-secret"
+"#,
+    )
+    .await;
+    let firing = include_str!("fixtures/alertmanager-firing.json");
+    let grafana = include_str!("fixtures/grafana-firing.json");
+    let c = client();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(status(c.post(app.url("/webhooks/alertmanager")).body(firing).send().await.unwrap()), 401);
+    assert_eq!(
+        status(
+            c.post(app.url("/webhooks/alertmanager")).bearer_auth("wrong").body(firing).send().await.unwrap()
+        ),
+        401
+    );
+    assert!(app.incidents().is_empty());
+    assert_eq!(
+        status(
+            c.post(app.url("/webhooks/alertmanager"))
+                .bearer_auth("am-token-123")
+                .body(firing)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    assert_eq!(app.incidents().len(), 2);
+
+    // Grafana: token and a valid signature over the raw body.
+    let sig = warroom::verify::hmac_sha256_hex(b"grafana-secret", &[grafana.as_bytes()]);
+    let unsigned =
+        c.post(app.url("/webhooks/grafana")).bearer_auth("am-token-123").body(grafana).send().await.unwrap();
+    assert_eq!(status(unsigned), 401);
+    let signed = c
+        .post(app.url("/webhooks/grafana"))
+        .bearer_auth("am-token-123")
+        .header("X-Grafana-Alerting-Signature", sig)
+        .body(grafana)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    assert_eq!(signed.json::<Value>().await.unwrap()["opened"], json!([3]));
+    let incident = app.store().incident(3).unwrap().unwrap();
+    assert_eq!(incident.title, "CPU above 90% on web-3");
+    assert_eq!(incident.source, warroom::model::Source::Grafana);
+    assert!(
+        incident.description.contains("value=97.3")
+            && incident.description.contains("dashboard: https://grafana.example.com/d/node")
+    );
+}
