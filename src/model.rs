@@ -393,6 +393,45 @@ pub struct Incident {
     pub llm_usage: Usage,
 }
 
+impl Incident {
+    /// A freshly opened incident: OPEN, nobody acknowledged, no thread yet.
+    pub fn new(
+        id: IncidentId,
+        title: impl Into<String>,
+        severity: Severity,
+        source: Source,
+        created_by: Actor,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            title: title.into(),
+            description: String::new(),
+            severity,
+            severity_confirmed: !matches!(severity, Severity::High | Severity::Critical),
+            status: Status::Open,
+            source,
+            fingerprint: None,
+            threads: Vec::new(),
+            cards: Vec::new(),
+            progress: Vec::new(),
+            platforms: Vec::new(),
+            labels: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+            created_by,
+            acked_at: None,
+            acked_by: None,
+            mitigated_at: None,
+            mitigated_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            escalation_step: 0,
+            llm_usage: Usage::default(),
+        }
+    }
+}
+
 /// What happened, as one append-only line of an incident's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

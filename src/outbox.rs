@@ -449,7 +449,7 @@ impl OutboxWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Actor, Incident, Severity, Source, Status, ThreadRef};
+    use crate::model::{Actor, Incident, Severity, Source, ThreadRef};
     use crate::platforms::{InboundContext, ReplyTarget};
     use crate::store::{Batch, SledStore};
     use std::sync::Mutex;
@@ -497,33 +497,10 @@ mod tests {
     }
 
     fn incident(id: u64) -> Incident {
-        let now = Utc::now();
-        Incident {
-            id,
-            title: "t".into(),
-            description: String::new(),
-            severity: Severity::Low,
-            severity_confirmed: true,
-            status: Status::Open,
-            source: Source::Console,
-            fingerprint: None,
-            threads: vec![ThreadRef::new(Platform::Console, "C", "root")],
-            cards: vec![],
-            progress: vec![],
-            platforms: vec![Platform::Console],
-            labels: Default::default(),
-            created_at: now,
-            updated_at: now,
-            created_by: Actor::Bot,
-            acked_at: None,
-            acked_by: None,
-            mitigated_at: None,
-            mitigated_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            escalation_step: 0,
-            llm_usage: Default::default(),
-        }
+        let mut incident = Incident::new(id, "t", Severity::Low, Source::Console, Actor::Bot, Utc::now());
+        incident.threads = vec![ThreadRef::new(Platform::Console, "C", "root")];
+        incident.platforms = vec![Platform::Console];
+        incident
     }
 
     fn worker(store: Arc<dyn Store>, platform: Arc<Recorder>) -> OutboxWorker {

@@ -130,32 +130,11 @@ mod tests {
 
     fn incident() -> Incident {
         let t = DateTime::parse_from_rfc3339("2026-11-23T02:00:00Z").unwrap().with_timezone(&Utc);
-        Incident {
-            id: 42,
-            title: "checkout 502s".into(),
-            description: "p99 latency 9s, 30% 502".into(),
-            severity: Severity::High,
-            severity_confirmed: false,
-            status: Status::Open,
-            source: Source::Slack,
-            fingerprint: None,
-            threads: vec![],
-            cards: vec![],
-            progress: vec![],
-            platforms: vec![],
-            labels: [("service".to_string(), "checkout".to_string())].into(),
-            created_at: t,
-            updated_at: t,
-            created_by: Actor::Human(Person::new("slack", "U1", Some("alice".into()))),
-            acked_at: None,
-            acked_by: None,
-            mitigated_at: None,
-            mitigated_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            escalation_step: 0,
-            llm_usage: Default::default(),
-        }
+        let alice = Actor::Human(Person::new("slack", "U1", Some("alice".into())));
+        let mut incident = Incident::new(42, "checkout 502s", Severity::High, Source::Slack, alice, t);
+        incident.description = "p99 latency 9s, 30% 502".into();
+        incident.labels = [("service".to_string(), "checkout".to_string())].into();
+        incident
     }
 
     #[test]

@@ -315,32 +315,10 @@ mod tests {
 
     fn incident(status: Status) -> Incident {
         let t = DateTime::parse_from_rfc3339("2026-11-23T02:00:00Z").unwrap().with_timezone(&Utc);
-        Incident {
-            id: 7,
-            title: "db down".into(),
-            description: String::new(),
-            severity: Severity::High,
-            severity_confirmed: false,
-            status,
-            source: Source::Alertmanager,
-            fingerprint: Some("abc".into()),
-            threads: vec![],
-            cards: vec![],
-            progress: vec![],
-            platforms: vec![],
-            labels: Default::default(),
-            created_at: t,
-            updated_at: t,
-            created_by: Actor::Bot,
-            acked_at: None,
-            acked_by: None,
-            mitigated_at: None,
-            mitigated_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            escalation_step: 0,
-            llm_usage: Default::default(),
-        }
+        let mut incident = Incident::new(7, "db down", Severity::High, Source::Alertmanager, Actor::Bot, t);
+        incident.status = status;
+        incident.fingerprint = Some("abc".into());
+        incident
     }
 
     fn later() -> DateTime<Utc> {

@@ -24,8 +24,7 @@ use crate::alerts::Alert;
 use crate::classify::Classifier;
 use crate::config::Config;
 use crate::model::{
-    Actor, Button, EntryKind, Incident, IncidentId, Platform, RichMessage, Severity, Source, Status,
-    ThreadRef,
+    Actor, Button, EntryKind, Incident, IncidentId, Platform, RichMessage, Severity, Source, ThreadRef,
 };
 use crate::outbox::{Edit, OutboxItem, OutboxOp, OutboxSignal, PostRole, Target};
 use crate::store::{Batch, Store, StoreError, ThreadLink, Timer, TimerKind};
@@ -263,32 +262,20 @@ impl Engine {
         }
         let severity_confirmed =
             new.severity_confirmed || !matches!(new.severity, Severity::High | Severity::Critical);
-        let incident = Incident {
+        let mut incident = Incident::new(
             id,
-            title: crate::model::truncate_chars(title, 200),
-            description: new.description.trim().to_string(),
-            severity: new.severity,
-            severity_confirmed,
-            status: Status::Open,
-            source: new.source,
-            fingerprint: new.fingerprint.clone(),
-            threads: new.thread.iter().cloned().collect(),
-            cards: Vec::new(),
-            progress: Vec::new(),
-            platforms,
-            labels: new.labels,
-            created_at: now,
-            updated_at: now,
-            created_by: actor.clone(),
-            acked_at: None,
-            acked_by: None,
-            mitigated_at: None,
-            mitigated_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            escalation_step: 0,
-            llm_usage: Default::default(),
-        };
+            crate::model::truncate_chars(title, 200),
+            new.severity,
+            new.source,
+            actor.clone(),
+            now,
+        );
+        incident.description = new.description.trim().to_string();
+        incident.severity_confirmed = severity_confirmed;
+        incident.fingerprint = new.fingerprint.clone();
+        incident.threads = new.thread.iter().cloned().collect();
+        incident.platforms = platforms;
+        incident.labels = new.labels;
         batch.incidents.push(incident.clone());
         batch.entry(
             id,

@@ -144,13 +144,29 @@ impl SledStore {
         std::fs::create_dir_all(path).map_err(|e| {
             StoreError::Backend(format!("cannot create data directory {}: {e}", path.display()))
         })?;
-        let db = sled::Config::new().path(path).open().map_err(|e| {
-            StoreError::Backend(format!(
-                "cannot open the database in {} ({e}); is another warroom using it?",
-                path.display()
-            ))
-        })?;
-        Self::from_db(db)
+        // sled releases its file lock from background work after the last handle is
+        // dropped, so a reopen in the same process (a restart in tests) may find it held
+        // for a while on a loaded machine. Another process keeps it: give up after ten
+        // seconds with a message that says so.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match sled::Config::new().path(path).open() {
+                Ok(db) => return Self::from_db(db),
+                // sled wraps the lock failure as ErrorKind::Other with this text.
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(StoreError::Backend(format!(
+                        "cannot open the database in {} ({e}); is another warroom using it?",
+                        path.display()
+                    )))
+                }
+            }
+        }
     }
 
     /// An in-memory database that disappears on drop, for tests and `warroom classify`.
@@ -486,37 +502,14 @@ impl Store for SledStore {
 mod tests {
     use super::*;
     use crate::model::RichMessage;
-    use crate::model::{Actor, EntryKind, Platform, Severity, Source, Status};
+    use crate::model::{Actor, EntryKind, Platform, Severity, Source};
     use crate::outbox::OutboxOp;
 
     fn incident(id: IncidentId) -> Incident {
-        let now = Utc::now();
-        Incident {
-            id,
-            title: format!("incident {id}"),
-            description: String::new(),
-            severity: Severity::High,
-            severity_confirmed: false,
-            status: Status::Open,
-            source: Source::Api,
-            fingerprint: Some(format!("fp{id}")),
-            threads: vec![],
-            cards: vec![],
-            progress: vec![],
-            platforms: vec![],
-            labels: Default::default(),
-            created_at: now,
-            updated_at: now,
-            created_by: Actor::Bot,
-            acked_at: None,
-            acked_by: None,
-            mitigated_at: None,
-            mitigated_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            escalation_step: 0,
-            llm_usage: Default::default(),
-        }
+        let mut incident =
+            Incident::new(id, format!("incident {id}"), Severity::High, Source::Api, Actor::Bot, Utc::now());
+        incident.fingerprint = Some(format!("fp{id}"));
+        incident
     }
 
     fn opening(store: &SledStore) -> Batch {
@@ -667,6 +660,12 @@ mod tests {
             store.meta.insert(META_SCHEMA, &be(SCHEMA_VERSION + 1)).unwrap();
             store.flush().unwrap();
         }
-        assert!(matches!(SledStore::open(dir.path()), Err(StoreError::Schema { .. })));
+        match SledStore::open(dir.path()) {
+            Err(StoreError::Schema { found, expected }) => {
+                assert_eq!((found, expected), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
+            }
+            Err(other) => panic!("expected a schema error, got {other}"),
+            Ok(_) => panic!("a newer schema was accepted"),
+        }
     }
 }
