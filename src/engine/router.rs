@@ -126,9 +126,9 @@ impl Engine {
             return Err(EngineError::Invalid("a mention without a message id cannot start a thread".into()));
         };
         let entry = EntryKind::Classified {
-            class: verdict.summary().split(' ').next().unwrap_or("alert").to_string(),
+            class: verdict.class.as_str().to_string(),
             confidence: verdict.confidence,
-            tier: format!("{:?}", verdict.tier).to_lowercase(),
+            tier: verdict.tier.as_str().to_string(),
             reasons: verdict.reasons.clone(),
         };
         if verdict.investigate() {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod daemon;
+pub mod llm;
 pub mod slack;
 
 use std::time::Duration;

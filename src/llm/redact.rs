@@ -1,0 +1,169 @@
+//! Removes secrets from text before it leaves the process for an LLM (or a log).
+//!
+//! Rules start from gitleaks' (platform-facts §6): cloud keys, chat tokens, private
+//! keys, JWTs, bearer headers, credentials in URLs, `password=`-style assignments —
+//! plus every secret in our own config, matched literally. Redaction keeps the shape of
+//! the text (`token=[REDACTED]`, `https://***@host`) so the model still understands it.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use regex::Regex;
+
+/// Replacement for a removed secret.
+pub const MARK: &str = "[REDACTED]";
+
+/// (rule, replacement). `$n` refers to capture groups kept around the secret.
+const RULES: &[(&str, &str)] = &[
+    // Private key blocks (multi-line).
+    (
+        r"(?s)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
+        MARK,
+    ),
+    // Credentials inside URLs: scheme://user:pass@host → scheme://***@host.
+    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s:/@]+:[^\s@/]+@", "${1}***@"),
+    // Authorization headers and "bearer/token <value>" (values with a digit, so prose
+    // like "token expiration" is left alone).
+    (r"(?i)\b(bearer|token|basic)(\s+)[A-Za-z._~+/=-]*\d[A-Za-z0-9._~+/=-]{5,}", "${1}${2}[REDACTED]"),
+    // AWS access key ids.
+    (r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", MARK),
+    // Slack tokens and webhooks.
+    (r"xox[baprs]-[0-9A-Za-z-]{10,}", MARK),
+    (r"(?i)xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", MARK),
+    (r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]+", "hooks.slack.com/[REDACTED]"),
+    // GitHub tokens.
+    (r"\b(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}\b", MARK),
+    (r"\bgithub_pat_\w{82}\b", MARK),
+    // Anthropic and OpenAI keys.
+    (r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,}", MARK),
+    (r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}", MARK),
+    (r"\bsk-[A-Za-z0-9]{32,}\b", MARK),
+    // JSON Web Tokens.
+    (r"\bey[a-zA-Z0-9_-]{17,}\.ey[a-zA-Z0-9_-]{17,}\.[a-zA-Z0-9_-]{10,}", MARK),
+    // Telegram bot tokens.
+    (r"\b[0-9]{5,16}:A[a-zA-Z0-9_-]{34}\b", MARK),
+    // Discord bot tokens.
+    (r"\b[MN][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}\b", MARK),
+    // Google API keys.
+    (r"\bAIza[0-9A-Za-z_-]{35}\b", MARK),
+    // key = value assignments whose key says it is secret.
+    (
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|pwd|access[_-]?key|private[_-]?key|client[_-]?secret|auth))(\s*[:=]\s*|"\s*:\s*")("?)[^\s"',;]{6,}"#,
+        "${1}${2}${3}[REDACTED]",
+    ),
+];
+
+/// A compiled set of redaction rules plus literal secrets. Cheap to clone.
+#[derive(Clone)]
+pub struct Redactor {
+    rules: Arc<Vec<(Regex, &'static str)>>,
+    literals: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} rules, {} literal secrets)", self.rules.len(), self.literals.len())
+    }
+}
+
+impl Redactor {
+    /// `literal_secrets`: values from our own config (tokens, keys), removed verbatim.
+    pub fn new(literal_secrets: Vec<String>) -> Self {
+        let rules = RULES
+            .iter()
+            .filter_map(|(pattern, replacement)| match Regex::new(pattern) {
+                Ok(re) => Some((re, *replacement)),
+                Err(e) => {
+                    // A rule that does not compile is a bug caught by the tests; never
+                    // a reason to send text unredacted by the others.
+                    tracing::error!(pattern, error = %e, "redaction rule does not compile");
+                    None
+                }
+            })
+            .collect();
+        let mut literals: Vec<String> = literal_secrets.into_iter().filter(|s| s.trim().len() >= 6).collect();
+        // Longest first, so a secret that contains another is removed whole.
+        literals.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        literals.dedup();
+        Self { rules: Arc::new(rules), literals: Arc::new(literals) }
+    }
+
+    /// The text with every secret replaced by `[REDACTED]`.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for literal in self.literals.iter() {
+            if out.contains(literal.as_str()) {
+                out = Cow::Owned(out.replace(literal.as_str(), MARK));
+            }
+        }
+        for (rule, replacement) in self.rules.iter() {
+            if let Cow::Owned(replaced) = rule.replace_all(&out, *replacement) {
+                out = Cow::Owned(replaced);
+            }
+        }
+        out
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(text: &str) -> String {
+        Redactor::new(vec!["hunter2-our-own-webhook-secret".into()]).redact(text).into_owned()
+    }
+
+    #[test]
+    fn realistic_secrets_are_removed() {
+        let cases = [
+            ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+            ("slack token xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx leaked", "xoxb-1234567890123"),
+            ("app token xapp-1-A0123456789-1234567890123-0123456789abcdef0123456789abcdef", "xapp-1-A0123"),
+            ("hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "XXXXXXXXXXXX"),
+            ("ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123 in the CI log", "ghp_ABCDEF"),
+            ("key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEf", "sk-ant-api03-AbCd"),
+            ("OPENAI_API_KEY=sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "sk-proj-AbCd"),
+            ("jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "SflKxwRJ"),
+            ("telegram 123456789:AAEhBP0av28dHs8i7yDaqYpc0cxTGT8khYc", "AAEhBP0av"),
+            ("curl -H 'Authorization: Bearer abc.def-ghi_jkl123456' https://api", "abc.def-ghi"),
+            ("DATABASE_URL=postgres://app:S3cr3tP4ss@db.internal:5432/app", "S3cr3tP4ss"),
+            ("password=CorrectHorseBatteryStaple in config", "CorrectHorse"),
+            (r#"{"client_secret": "9f8e7d6c5b4a39281706"}"#, "9f8e7d6c5b4a"),
+            ("our hunter2-our-own-webhook-secret showed up", "hunter2-our-own"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----",
+                "MIIEowIBAAK",
+            ),
+        ];
+        for (text, secret) in cases {
+            let out = r(text);
+            assert!(!out.contains(secret), "{secret} survived in: {out}");
+            assert!(out.contains("REDACTED") || out.contains("***@"), "no mark in: {out}");
+        }
+        assert_eq!(
+            r("postgres://app:S3cr3tP4ss@db.internal:5432/app"),
+            "postgres://***@db.internal:5432/app"
+        );
+        assert_eq!(r("password=CorrectHorseBatteryStaple"), "password=[REDACTED]");
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        for text in [
+            "checkout-api on prod-db-01 returns 502 since 02:14 UTC, p99 9.3s",
+            "deploy 3f9c2a1b8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b rolled back",
+            "request id 123e4567-e89b-12d3-a456-426614174000 failed with ECONNRESET",
+            "see https://grafana.example.com/d/abc?orgId=1&from=now-1h",
+            "the token bucket refills at 1/s; password resets are failing for users",
+            "kubectl -n payments rollout undo deployment/checkout",
+        ] {
+            assert_eq!(r(text), text);
+        }
+    }
+}
