@@ -2,13 +2,10 @@
 //!
 //! Matching is built for about a microsecond per chat message:
 //!
-//! - **words**: most terms are words and phrases. One pass rewrites the message as its
-//!   lowercase words, each wrapped in spaces (`" checkout  is  down "`), and terms are
-//!   stored the same way (`" is  down "`). One Aho-Corasick automaton (leftmost-longest,
-//!   so `slow down` wins over `slow` and `down`) then finds them with word boundaries
-//!   built in: `ok` cannot match inside `broken`.
+//! - **words**: most terms are words and phrases; [`super::words`] splits the message
+//!   into lowercase words in one pass and looks each up once in a hash table.
 //! - **cjk**: Chinese and Japanese terms (no spaces between words) go through a small
-//!   automaton, only for messages that are not plain ASCII.
+//!   Aho-Corasick automaton, only for messages that are not plain ASCII.
 //! - **raw**: terms whose punctuation is the point (`[triggered]`, `alertname:`,
 //!   `**firing**`, emoji) are matched on the message as written.
 //! - **patterns**: the two structural regexes (host names and IPs, upper-case log
@@ -16,10 +13,11 @@
 
 use std::cell::RefCell;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use super::signals::{Lean, Signal, SIGNALS};
+use super::signals::{Lean, SIGNALS};
+use super::words::{self, is_word_char, Word, WordIndex};
 use super::{Class, Context, Tier, Verdict};
 
 /// At most this many signals (they are tracked in a `u128`).
@@ -37,20 +35,12 @@ struct RawTerm {
 }
 
 pub struct Heuristics {
-    words: AhoCorasick,
-    /// Per word pattern: the signals it belongs to.
-    word_signals: Vec<u128>,
+    words: WordIndex,
     cjk: AhoCorasick,
     cjk_signals: Vec<u128>,
     raw: AhoCorasick,
     raw_terms: Vec<RawTerm>,
     patterns: Vec<(Regex, u8)>,
-}
-
-/// Letters that take word boundaries: Latin, Cyrillic, Greek, digits. CJK and kana
-/// have no spaces between words, so their terms match anywhere.
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() && (c as u32) < 0x2E80 || c == '_'
 }
 
 fn is_cjk(c: char) -> bool {
@@ -65,96 +55,14 @@ fn is_raw_term(term: &str) -> bool {
     }) || term.starts_with(' ')
 }
 
-/// ASCII bytes that belong to words, and their lowercase.
-const fn ascii_tables() -> ([bool; 128], [u8; 128]) {
-    let mut word = [false; 128];
-    let mut lower = [0u8; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        word[b] = c.is_ascii_alphanumeric() || c == b'_';
-        lower[b] = c.to_ascii_lowercase();
-        b += 1;
-    }
-    (word, lower)
-}
-const ASCII: ([bool; 128], [u8; 128]) = ascii_tables();
-
-/// Rewrites `text` as `" word1  word2 "` (lowercase, each word wrapped in spaces) into
-/// `out`. Returns (all ASCII?, number of words).
-fn normalize(text: &str, out: &mut Vec<u8>) -> (bool, usize) {
-    let (is_word, lower) = (&ASCII.0, &ASCII.1);
-    // ASCII fast path into a pre-sized buffer: at most one extra space per byte, plus
-    // the closing one. Non-ASCII falls back to pushing (it may grow when lowercased).
-    out.clear();
-    out.resize(text.len() * 2 + 2, 0);
-    let (mut in_word, mut words, mut n) = (false, 0usize, 0usize);
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() && bytes[i] < 0x80 {
-        let b = bytes[i] as usize;
-        if is_word[b] {
-            if !in_word {
-                out[n] = b' ';
-                n += 1;
-                in_word = true;
-                words += 1;
-            }
-            out[n] = lower[b];
-            n += 1;
-        } else if in_word {
-            out[n] = b' ';
-            n += 1;
-            in_word = false;
-        }
-        i += 1;
-    }
-    out.truncate(n);
-    let mut ascii = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            if is_word[b as usize] {
-                if !in_word {
-                    out.push(b' ');
-                    in_word = true;
-                    words += 1;
-                }
-                out.push(lower[b as usize]);
-            } else if in_word {
-                out.push(b' ');
-                in_word = false;
-            }
-            i += 1;
-            continue;
-        }
-        ascii = false;
-        let c = text[i..].chars().next().unwrap_or(' ');
-        i += c.len_utf8();
-        if is_word_char(c) {
-            if !in_word {
-                out.push(b' ');
-                in_word = true;
-                words += 1;
-            }
-            for l in c.to_lowercase() {
-                let mut tmp = [0u8; 4];
-                out.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
-            }
-        } else if in_word {
-            out.push(b' ');
-            in_word = false;
-        }
-    }
-    if in_word {
-        out.push(b' ');
-    }
-    (ascii, words)
+/// Reused buffers, so matching a message does not allocate.
+struct Scratch {
+    buf: Vec<u8>,
+    words: Vec<Word>,
 }
 
 thread_local! {
-    /// The normalised message, reused across calls so matching does not allocate.
-    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch { buf: Vec::with_capacity(1024), words: Vec::with_capacity(256) });
 }
 
 impl Heuristics {
@@ -175,12 +83,11 @@ impl Heuristics {
                 }
             }
         }
-        let (mut words, mut word_signals) = (Vec::new(), Vec::new());
+        let mut words: Vec<(&str, u128)> = Vec::new();
         let (mut cjk, mut cjk_signals) = (Vec::new(), Vec::new());
         let (mut raw, mut raw_signals, mut raw_terms): (Vec<Vec<u8>>, Vec<u128>, Vec<RawTerm>) =
             (Vec::new(), Vec::new(), Vec::new());
         let mut patterns = Vec::new();
-        let mut normal = Vec::new();
         for (i, signal) in SIGNALS.iter().enumerate() {
             let bit = 1u128 << i;
             for term in signal.terms {
@@ -208,11 +115,7 @@ impl Heuristics {
                 } else if text.chars().any(is_cjk) {
                     add(&mut cjk, &mut cjk_signals, text.to_lowercase().into_bytes(), bit);
                 } else {
-                    normalize(text, &mut normal);
-                    if any_end {
-                        normal.pop(); // no boundary after a `term*`
-                    }
-                    add(&mut words, &mut word_signals, normal.clone(), bit);
+                    words.push((term, bit));
                 }
             }
             for pattern in signal.patterns {
@@ -221,23 +124,18 @@ impl Heuristics {
                 patterns.push((Regex::new(pattern).expect("classifier patterns compile"), i as u8));
             }
         }
-        let build = |terms: &[Vec<u8>], kind: Option<AhoCorasickKind>, prefilter: bool| {
+        let build = |terms: &[Vec<u8>]| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
-                .kind(kind)
-                .prefilter(prefilter)
                 .build(terms)
                 .expect("classifier terms compile")
         };
         Self {
-            // Every word pattern starts with a space, so a start-byte prefilter would
-            // stop at every word: a plain DFA scan is faster.
-            words: build(&words, Some(AhoCorasickKind::DFA), false),
-            word_signals,
-            cjk: build(&cjk, None, true),
+            words: WordIndex::new(&words),
+            cjk: build(&cjk),
             cjk_signals,
-            raw: build(&raw, None, true),
+            raw: build(&raw),
             raw_terms,
             patterns,
         }
@@ -246,13 +144,9 @@ impl Heuristics {
     /// Which signals fire in `text` (a bitset over `SIGNALS`), and how many words it has.
     fn fired(&self, text: &str) -> (u128, usize) {
         let (mut fired, words, ascii) = SCRATCH.with(|scratch| {
-            let mut normal = scratch.borrow_mut();
-            let (ascii, words) = normalize(text, &mut normal);
-            let mut fired = 0u128;
-            for m in self.words.find_iter(normal.as_slice()) {
-                fired |= self.word_signals[m.pattern().as_usize()];
-            }
-            (fired, words, ascii)
+            let scratch = &mut *scratch.borrow_mut();
+            let ascii = words::split(text, &mut scratch.buf, &mut scratch.words);
+            (self.words.matches(&scratch.buf, &scratch.words), scratch.words.len(), ascii)
         });
         // Raw terms: the automata fold ASCII case; other text is lowercased first.
         let lowered;
@@ -300,12 +194,11 @@ impl Heuristics {
         let (fired, words) = self.fired(trimmed);
         let (mut alert, mut firing, mut cleared, mut test, mut chatter) =
             (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
-        let mut reasons = Vec::new();
-        for (i, signal) in SIGNALS.iter().enumerate() {
-            if fired & (1u128 << i) == 0 {
-                continue;
-            }
-            reasons.push(signal);
+        let mut bits = fired;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let signal = &SIGNALS[i];
             match signal.lean {
                 Lean::Alert => alert += signal.weight,
                 Lean::Firing => firing += signal.weight,
@@ -314,8 +207,18 @@ impl Heuristics {
                 Lean::Chatter => chatter += signal.weight,
             }
         }
+        // The names of the fired signals that lean the way of the decision.
         let names = |lean: &dyn Fn(Lean) -> bool| -> Vec<String> {
-            reasons.iter().filter(|s| lean(s.lean)).map(|s| s.name.to_string()).collect()
+            let mut out = Vec::with_capacity(fired.count_ones() as usize);
+            let mut bits = fired;
+            while bits != 0 {
+                let signal = &SIGNALS[bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+                if lean(signal.lean) {
+                    out.push(signal.name.to_string());
+                }
+            }
+            out
         };
         // Notifications that need nobody: tests and heartbeats, unless a person adds
         // real symptoms; all-clear messages with nothing still firing.
@@ -342,7 +245,7 @@ impl Heuristics {
             let confidence = (0.55 + (chatter - score) / 12.0).min(0.95);
             return verdict(Class::Chatter, confidence, names(&|l| l == Lean::Chatter));
         }
-        if reasons.is_empty() {
+        if fired == 0 {
             // Nothing known. A few words addressed to the bot are small talk; a longer
             // message may be a report we have no words for — and an integration's
             // message in an alert channel always deserves a look.
@@ -351,7 +254,7 @@ impl Heuristics {
             }
             return verdict(Class::Ambiguous, 0.5, vec!["no_signal".into()]);
         }
-        let mut mixed: Vec<String> = reasons.iter().map(|s: &&Signal| s.name.to_string()).collect();
+        let mut mixed = names(&|_| true);
         mixed.push("mixed_signals".into());
         verdict(Class::Ambiguous, 0.5, mixed)
     }

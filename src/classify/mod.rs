@@ -9,6 +9,7 @@
 
 pub mod heuristics;
 pub mod signals;
+pub mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
