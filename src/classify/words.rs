@@ -148,9 +148,12 @@ pub struct WordIndex {
     phrases: Vec<Phrase>,
     /// Prefix terms by their first four bytes (a tiny open-addressing table, so each
     /// word costs one probe however many prefixes there are).
-    prefixes: Vec<(u32, Vec<(Box<[u8]>, u128)>)>,
+    prefixes: Vec<PrefixSlot>,
     prefix_mask: usize,
 }
+
+/// The prefix terms that share a four-byte head: (head, [(prefix, signal bits)]).
+type PrefixSlot = (u32, Vec<(Box<[u8]>, u128)>);
 
 fn hash_of(word: &[u8]) -> u64 {
     word.iter().fold(0, |h, &b| step(h, b))
@@ -203,7 +206,7 @@ impl WordIndex {
         }
         let size = ((singles.len() + starts.len()) * 2).next_power_of_two().max(16);
         let prefix_size = (prefixes.len() * 2).next_power_of_two().max(8);
-        let mut table: Vec<(u32, Vec<(Box<[u8]>, u128)>)> = vec![(0, Vec::new()); prefix_size];
+        let mut table: Vec<PrefixSlot> = vec![(0, Vec::new()); prefix_size];
         for (key, word, bits) in prefixes {
             let mut i = prefix_slot(key, prefix_size - 1);
             while !table[i].1.is_empty() && table[i].0 != key {
