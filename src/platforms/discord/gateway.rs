@@ -6,9 +6,12 @@
 //! never stalls the connection. Events replayed after a resume are dropped by intake
 //! (dedup keys name the message or interaction).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serenity::all::{Context, EventHandler, GatewayIntents, Interaction, Message, Ready, ResumedEvent};
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
 
 use super::Discord;
 use crate::intake::Intake;
@@ -23,10 +26,41 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
+/// Lets handler calls reach intake until the adapter stops, and lets the adapter wait
+/// for the calls in hand. serenity's tasks outlive `Client::start` for a moment and
+/// keep the handler; without the gate they would keep intake (and the database) open
+/// after shutdown.
+#[derive(Clone)]
+pub struct Gate {
+    out: Arc<Mutex<Option<Intake>>>,
+    calls: TaskTracker,
+}
+
+impl Gate {
+    pub fn open(out: Intake) -> Self {
+        Self { out: Arc::new(Mutex::new(Some(out))), calls: TaskTracker::new() }
+    }
+
+    /// Intake for one handler call, counted until the token drops; `None` once closed.
+    fn enter(&self) -> Option<(Intake, TaskTrackerToken)> {
+        let out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.clone().map(|out| (out, self.calls.token()))
+    }
+
+    /// Stops new calls and waits (at most `grace`) for those in hand.
+    pub async fn close(&self, grace: Duration) {
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.calls.close();
+        if tokio::time::timeout(grace, self.calls.wait()).await.is_err() {
+            tracing::warn!("discord: gateway events still in hand after {grace:?}; leaving them");
+        }
+    }
+}
+
 /// Hands gateway events to the adapter.
 pub struct Handler {
     pub discord: Arc<Discord>,
-    pub out: Intake,
+    pub gate: Gate,
 }
 
 #[serenity::async_trait]
@@ -41,10 +75,12 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
-        self.discord.on_message(&message, &self.out).await;
+        let Some((out, _call)) = self.gate.enter() else { return };
+        self.discord.on_message(&message, &out).await;
     }
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
-        self.discord.on_gateway_interaction(&interaction, &self.out).await;
+        let Some((out, _call)) = self.gate.enter() else { return };
+        self.discord.on_gateway_interaction(&interaction, &out).await;
     }
 }

@@ -54,6 +54,8 @@ const ALREADY_ACKNOWLEDGED: i64 = 40060;
 const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Discord's deadline for the first answer; a follow-up waits at most this long for it.
 const ANSWER_DEADLINE: Duration = Duration::from_secs(3);
+/// How long shutdown waits for gateway events in hand to be stored.
+const GATEWAY_GRACE: Duration = Duration::from_secs(3);
 /// Threads archive after a day without messages (the incident keeps its thread id).
 const AUTO_ARCHIVE_MINUTES: u32 = 1440;
 
@@ -284,6 +286,23 @@ impl Discord {
         Some((command, at.elapsed()))
     }
 
+    /// Asks who the bot is before the gateway connects. READY says it too, but serenity
+    /// runs each event handler in its own task, so the first messages could otherwise
+    /// be read before READY was, and the bot would not recognise its own messages.
+    async fn learn_bot_id(&self) {
+        let request = Request::new(Route::UserMe, LightMethod::Get);
+        match tokio::time::timeout(Duration::from_secs(30), self.rest.call(request)).await {
+            Ok(Ok(me)) => match me["id"].as_str().and_then(|id| id.parse::<u64>().ok()) {
+                Some(id) => self.set_bot_id(id),
+                None => tracing::warn!("discord: /users/@me answered without an id"),
+            },
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "discord: could not ask who the bot is; waiting for READY")
+            }
+            Err(_) => tracing::warn!("discord: asking who the bot is timed out; waiting for READY"),
+        }
+    }
+
     /// Registers `/incident` (bulk overwrite, so a changed declaration replaces the
     /// old one): in the configured guild, available at once, else globally.
     async fn register_commands(&self) {
@@ -379,8 +398,10 @@ impl ChatPlatform for Discord {
             tracing::info!("discord: gateway off; interactions arrive at /discord/interactions");
             return Ok(());
         }
+        self.learn_bot_id().await;
         let http = rest::http(self.config.token.expose(), &self.config.api_url, self.application_id)?;
-        let handler = gateway::Handler { discord: self.clone(), out: ctx.out.clone() };
+        let gate = gateway::Gate::open(ctx.out.clone());
+        let handler = gateway::Handler { discord: self.clone(), gate: gate.clone() };
         let builder =
             serenity::all::ClientBuilder::new_with_http(http, gateway::intents()).event_handler(handler);
         let mut client = tokio::select! {
@@ -388,11 +409,15 @@ impl ChatPlatform for Discord {
             client = builder => client.context("discord: building the gateway client")?,
         };
         let shards = client.shard_manager.clone();
-        tokio::select! {
-            result = client.start() => result.context("discord: gateway connection ended")?,
-            _ = ctx.shutdown.cancelled() => shards.shutdown_all().await,
-        }
-        Ok(())
+        let ended = tokio::select! {
+            result = client.start() => result.context("discord: gateway connection ended"),
+            _ = ctx.shutdown.cancelled() => {
+                shards.shutdown_all().await;
+                Ok(())
+            }
+        };
+        gate.close(GATEWAY_GRACE).await;
+        ended
     }
 
     async fn post(
