@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn typed_options_become_the_grammar_words() {
-        let cases: Vec<(&str, Vec<(String, String)>, &str, Command)> = vec![
+        type Case<'a> = (&'a str, Vec<(String, String)>, &'a str, Command);
+        let cases: Vec<Case> = vec![
             (
                 "open",
                 opts(&[("title", "high latency on db"), ("severity", "low")]),

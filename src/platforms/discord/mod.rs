@@ -219,7 +219,7 @@ impl Discord {
             Received::Event { inbound, dedup, answer, command } => {
                 let id = inbound.event_id.clone();
                 self.pending(&id, command);
-                match out.submit(inbound, dedup).await {
+                match out.submit(*inbound, dedup).await {
                     Ok(_) => Ok(answer),
                     Err(e) => {
                         self.answered(&id);

@@ -50,7 +50,7 @@ pub fn is_candidate(msg: &Message, ctx: &Ctx) -> bool {
         return false;
     }
     // Our own messages (cards, notes we echo) would loop back into the classifier.
-    !(ctx.bot_id == Some(msg.author.id.get()))
+    ctx.bot_id != Some(msg.author.id.get())
 }
 
 /// Whether the message's place matters (a channel that may be a thread). DMs and the
@@ -182,7 +182,7 @@ impl Answer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Received {
     /// Store the event (with these dedup keys), then answer.
-    Event { inbound: Inbound, dedup: Vec<String>, answer: Answer, command: bool },
+    Event { inbound: Box<Inbound>, dedup: Vec<String>, answer: Answer, command: bool },
     /// Answer only; nothing to store.
     Answer(Answer),
 }
@@ -237,7 +237,7 @@ fn component(
     let (channel, thread) = interaction_place(i.channel_id.get(), i.channel.as_ref(), known_parent);
     let nick = i.member.as_ref().and_then(|m| m.nick.as_deref());
     Received::Event {
-        inbound: Inbound {
+        inbound: Box::new(Inbound {
             platform: Platform::Discord,
             event_id: i.id.to_string(),
             channel,
@@ -247,7 +247,7 @@ fn component(
             kind: InboundKind::Action { action, incident },
             reply: ReplyHandle { token: Some(i.token.clone()), interaction_id: Some(i.id.to_string()) },
             received_at: now,
-        },
+        }),
         dedup: vec![format!("discord:interaction:{}", i.id)],
         answer: Answer::DeferredUpdate,
         command: false,
@@ -293,7 +293,7 @@ fn command(
     let (channel, thread) = interaction_place(i.channel_id.get(), i.channel.as_ref(), known_parent);
     let nick = i.member.as_ref().and_then(|m| m.nick.as_deref());
     Received::Event {
-        inbound: Inbound {
+        inbound: Box::new(Inbound {
             platform: Platform::Discord,
             event_id: i.id.to_string(),
             channel,
@@ -303,7 +303,7 @@ fn command(
             kind: InboundKind::Command { text: command_words(&i.data.options) },
             reply: ReplyHandle { token: Some(i.token.clone()), interaction_id: Some(i.id.to_string()) },
             received_at: now,
-        },
+        }),
         dedup: vec![format!("discord:interaction:{}", i.id)],
         answer: Answer::DeferredEphemeral,
         command: true,
@@ -358,8 +358,9 @@ mod tests {
             "embeds": [{"type": "rich", "title": "[FIRING:1] HighErrorRate checkout",
                         "description": "5xx ratio 31%", "fields": [{"name": "severity", "value": "critical", "inline": true}]}],
         });
-        // (what, message, place) → (kind, channel, thread) or None.
-        let cases: Vec<(&str, Message, Place, Option<(InboundKind, &str, Option<&str>)>)> = vec![
+        /// (what, message, place) → expected (kind, channel, thread), or dropped.
+        type Case<'a> = (&'a str, Message, Place, Option<(InboundKind, &'a str, Option<&'a str>)>);
+        let cases: Vec<Case> = vec![
             (
                 "a person in an alert channel",
                 msg(json!({"channel_id": "600", "content": "checkout is down"})),
