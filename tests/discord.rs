@@ -251,6 +251,28 @@ async fn a_button_press_is_answered_in_time_and_the_card_is_edited_in_place() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_investigator_reads_a_thread_oldest_first() {
+    let discord = FakeDiscord::start().await;
+    let app = start(&discord, "").await;
+    let alert = discord.say(ALERTS, &alice(), "api-gateway 500s");
+    let thread = alert["id"].as_str().unwrap().to_string();
+    app.wait_incidents(1).await;
+    card_in(&discord, &thread).await;
+    discord.say(&thread, &bob(), "looking at the deploy from 02:10");
+    discord.say(&thread, &alice(), "rolled back");
+    let discord_platform = app.running().platforms.get(Platform::Discord).expect("discord enabled");
+    let lines = eventually(WAIT, "three messages in the thread", || async {
+        discord_platform.history(ALERTS, Some(&thread), 10).await.ok().filter(|l| l.len() == 3)
+    })
+    .await;
+    let said: Vec<(&str, &str)> = lines.iter().map(|l| (l.user.as_str(), l.text.as_str())).collect();
+    assert_eq!(said[1..], [("bob", "looking at the deploy from 02:10"), ("alice", "rolled back")]);
+    assert_eq!(said[0].0, "warroom", "the card came first");
+    let asked = discord.calls_to(&format!("GET /channels/{thread}/messages")).pop().unwrap();
+    assert_eq!(asked.query, "limit=10");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_press_gets_an_ephemeral_explanation_and_changes_nothing() {
     let discord = FakeDiscord::start().await;
     let app = start(&discord, "\n[auth]\nresponders = [\"discord:43\"]").await;

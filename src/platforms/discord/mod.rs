@@ -78,13 +78,16 @@ struct State {
 
 /// The Discord platform.
 pub struct Discord {
+    /// Alert channels, guild, notify channel, gateway switch, token.
     config: DiscordConfig,
+    /// Slash commands are registered under it and follow-ups are sent as it.
     application_id: u64,
     rest: Rest,
     /// The application's public key, when the HTTP interactions endpoint is on.
     public_key: Option<ed25519_dalek::VerifyingKey>,
-    /// The bot's user id from READY (0 = not yet known).
+    /// The bot's user id (`/users/@me`, READY), to drop its own messages; 0 = unknown.
     bot_id: AtomicU64,
+    /// What the bot learned while running; losing it on restart costs a lookup.
     state: Mutex<State>,
 }
 
@@ -436,7 +439,7 @@ impl ChatPlatform for Discord {
         if thread.is_none() && !message.title.trim().is_empty() {
             // A card at the top of a channel starts the incident's thread right away,
             // named after it (otherwise the first message in it would name it).
-            if let Ok(message_id) = id.parse::<u64>() {
+            if let Ok(message_id) = snowflake(&id) {
                 if let Err(e) = self.start_thread(channel_id, message_id, &name).await {
                     tracing::warn!(channel, error = %e, "discord: could not start a thread on a card; the next post retries");
                 }
