@@ -33,6 +33,7 @@
 //!   `Transport`; the outbox does the rest.
 
 pub mod console;
+pub mod discord;
 pub mod slack;
 
 use std::collections::BTreeMap;
@@ -152,8 +153,16 @@ pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>
         Some(slack) => platforms.push(slack::Slack::new(slack)?),
         None => tracing::info!("slack: disabled (no slack.bot_token configured)"),
     }
-    if config.discord.as_ref().is_none_or(|d| !d.token.is_set()) {
-        tracing::info!("discord: disabled (no discord.token configured)");
+    match config.discord.as_ref().filter(|d| d.token.is_set()) {
+        Some(discord) => {
+            platforms.push(Arc::new(discord::Discord::new(discord)?));
+            tracing::info!(
+                gateway = discord.gateway,
+                interactions_endpoint = !discord.public_key.is_empty(),
+                "discord: enabled"
+            );
+        }
+        None => tracing::info!("discord: disabled (no discord.token configured)"),
     }
     if config.telegram.as_ref().is_none_or(|t| !t.token.is_set()) {
         tracing::info!("telegram: disabled (no telegram.token configured)");

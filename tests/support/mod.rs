@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod daemon;
+pub mod discord;
 pub mod llm;
 pub mod slack;
 
