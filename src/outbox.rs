@@ -286,9 +286,11 @@ impl OutboxWorker {
         let mut blocked_lanes = BTreeSet::new();
         for mut item in items {
             let lane = item.lane();
-            if !blocked_lanes.insert(lane) {
+            if blocked_lanes.contains(&lane) {
                 continue; // an earlier entry of this lane is still waiting
             }
+            // Until this entry is delivered, later entries of its lane wait.
+            blocked_lanes.insert(lane.clone());
             let now = Utc::now();
             if item.not_before > now {
                 soonest((item.not_before - now).to_std().unwrap_or_default());
@@ -298,6 +300,7 @@ impl OutboxWorker {
                 // Delivered before a crash cut the bookkeeping short: finish it, don't resend.
                 tracing::info!(%platform, key = %item.key, "outbox entry already delivered; not sending again");
                 self.finish(&item, Some(existing))?;
+                blocked_lanes.remove(&lane);
                 continue;
             }
             let channel_key = self.pace_key(&item);
@@ -314,6 +317,8 @@ impl OutboxWorker {
                         pacer.take(&channel_key);
                     }
                     self.finish(&item, message)?;
+                    // Delivered: the next entry of the lane may go in this same pass.
+                    blocked_lanes.remove(&lane);
                 }
                 Err(SendError::RateLimited(wait)) => {
                     tracing::warn!(%platform, key = %item.key, wait_ms = wait.as_millis() as u64, "rate limited; waiting Retry-After");
@@ -553,7 +558,9 @@ mod tests {
         ));
         store.commit(batch).unwrap();
         let recorder = Arc::new(Recorder::default());
-        drain(&worker(store.clone(), recorder.clone())).await;
+        let w = worker(store.clone(), recorder.clone());
+        // One pass: a delivered entry unblocks the next one of its lane right away.
+        w.pass(&mut Pacer::new(&w.config), &mut None, false).await.unwrap();
         assert_eq!(*recorder.sent.lock().unwrap(), vec!["post C/root card", "update m1 card v2"]);
         let incident = store.incident(1).unwrap().unwrap();
         assert_eq!(

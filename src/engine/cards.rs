@@ -37,6 +37,13 @@ pub fn incident_card(incident: &Incident) -> RichMessage {
     if let Some(by) = &incident.resolved_by {
         card = card.with_field("Resolved by", by.display());
     }
+    if incident.llm_usage.input_tokens + incident.llm_usage.output_tokens > 0 {
+        let u = incident.llm_usage;
+        card = card.with_field(
+            "LLM spend",
+            format!("{} tokens · ${:.4}", u.input_tokens + u.output_tokens, u.cost_usd),
+        );
+    }
     if incident.escalation_step > 0 {
         card = card.with_field("Escalation", format!("step {}", incident.escalation_step));
     }

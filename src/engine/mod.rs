@@ -141,7 +141,7 @@ pub struct Engine {
     write: Mutex<()>,
     /// Where opened incidents are queued for investigation (set by the app when the
     /// investigator runs).
-    investigations: OnceLock<mpsc::UnboundedSender<IncidentId>>,
+    investigations: OnceLock<mpsc::UnboundedSender<crate::investigate::Request>>,
 }
 
 impl Engine {
@@ -179,7 +179,7 @@ impl Engine {
     }
 
     /// Connects the investigator: opened incidents are sent here.
-    pub fn set_investigations(&self, tx: mpsc::UnboundedSender<IncidentId>) {
+    pub fn set_investigations(&self, tx: mpsc::UnboundedSender<crate::investigate::Request>) {
         let _ = self.investigations.set(tx);
     }
 
@@ -450,6 +450,17 @@ impl Engine {
         self.incident(id)
     }
 
+    /// Adds an LLM call's tokens and cost to the incident's running total.
+    pub fn add_usage(&self, id: IncidentId, usage: crate::model::Usage) -> Result<(), EngineError> {
+        let _guard = self.lock();
+        let mut incident = self.incident(id)?;
+        incident.llm_usage.add(usage);
+        let mut batch = Batch::default();
+        batch.incidents.push(incident);
+        self.commit(batch)?;
+        Ok(())
+    }
+
     /// Appends a timeline note and remembers the message as part of the thread.
     pub fn note(
         &self,
@@ -660,7 +671,14 @@ impl Engine {
                 TimerKind::Investigate => {
                     let mut batch = Batch::default();
                     match self.investigations.get() {
-                        Some(tx) if tx.send(timer.incident).is_ok() => {
+                        Some(tx)
+                            if tx
+                                .send(crate::investigate::Request {
+                                    incident: timer.incident,
+                                    refresh: false,
+                                })
+                                .is_ok() =>
+                        {
                             let lease = self.config.investigate.deadline_secs as i64 + 60;
                             batch.timers.push(Timer {
                                 incident: timer.incident,

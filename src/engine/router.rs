@@ -262,7 +262,9 @@ impl Engine {
     /// Queues a fresh investigation; returns the line to show.
     fn request_refresh(&self, id: IncidentId) -> String {
         match (self.store.incident(id), self.investigations.get()) {
-            (Ok(Some(_)), Some(tx)) if tx.send(id).is_ok() => {
+            (Ok(Some(_)), Some(tx))
+                if tx.send(crate::investigate::Request { incident: id, refresh: true }).is_ok() =>
+            {
                 format!("🔄 Gathering context for #{id} again.")
             }
             (Ok(Some(_)), _) => {

@@ -1,20 +1,461 @@
-//! Investigation. PLACEHOLDER: not started yet.
+//! The investigator: when an incident opens (or someone asks for a refresh), gather
+//! context from every configured source at once and post a response plan.
+//!
+//! 1. One "Investigating…" message appears in the incident's thread(s).
+//! 2. All sources run concurrently, each under its own timeout, the whole under
+//!    `investigate.deadline_secs`. Each finished source edits the progress message in
+//!    place (✓ ✗ ⏱), adds a timeline entry and caches its result in sled. A source that
+//!    is still running when the sources' share of the deadline is over is marked
+//!    timed out; it never holds up the others.
+//! 3. The plan: written by the LLM from the incident and the (trimmed, redacted)
+//!    sources, in the time that is left; or built by rules from the runbook, past
+//!    incidents and source results when there is no LLM or it fails. It is posted as a
+//!    new message, and its cost is added to the incident's running total.
+//!
+//! A refresh re-runs the sources and posts what changed instead of a new plan.
+//! Investigations are durable: the engine's `Investigate` timer re-runs one that a
+//! crash interrupted; this module clears the timer when it is done.
 
-use std::sync::Arc;
+pub mod plan;
+pub mod report;
+pub mod runbooks;
+pub mod sources;
 
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::SourceConfig;
 use crate::engine::Engine;
 use crate::llm::LlmClient;
+use crate::model::{Actor, EntryKind, FetchStatus, Incident, IncidentId};
 use crate::platforms::Platforms;
+use crate::store::{Batch, TimerKind};
+use plan::Author;
+use report::Progress;
+use sources::{ContextSource, Fetched};
 
+/// What the engine asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub incident: IncidentId,
+    /// Re-run and report what changed (instead of a first investigation with a plan).
+    pub refresh: bool,
+}
+
+/// One source's result, as reported and cached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub source: String,
+    /// The source type (`runbooks`, `http`, …), for the rule-based plan.
+    pub kind: String,
+    pub status: FetchStatus,
+    pub elapsed_ms: u64,
+    /// Output for people and the LLM, trimmed to `max_source_chars`.
+    pub text: String,
+    /// Structured output for the rule-based plan.
+    pub data: Value,
+    /// Why it failed, or what it had to say when it found nothing.
+    pub note: String,
+}
+
+impl Chunk {
+    fn to_cache(&self) -> Value {
+        serde_json::json!({"status": self.status, "elapsed_ms": self.elapsed_ms, "text": self.text, "note": self.note, "at": Utc::now()})
+    }
+}
+
+/// Cuts `text` to `max` characters, saying so.
+fn trim(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}\n… (trimmed: {} more characters)", count - max)
+}
+
+struct Investigator {
+    engine: Arc<Engine>,
+    sources: Vec<(Arc<dyn ContextSource>, String)>,
+    llm: Option<Arc<dyn LlmClient>>,
+    prompt: String,
+    /// Incidents being investigated right now (a second request waits its turn).
+    running: Mutex<HashSet<IncidentId>>,
+}
+
+/// Starts the investigator if `investigate.enabled`; it takes requests from the engine.
 pub fn start(
-    _engine: &Arc<Engine>,
-    _platforms: &Platforms,
-    _llm: Option<Arc<dyn LlmClient>>,
-    _tracker: &TaskTracker,
-    _shutdown: CancellationToken,
+    engine: &Arc<Engine>,
+    platforms: &Platforms,
+    llm: Option<Arc<dyn LlmClient>>,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let config = &engine.config.investigate;
+    if !config.enabled {
+        tracing::info!("investigation is off (investigate.enabled = false)");
+        return Ok(());
+    }
+    let built = sources::build(&config.sources, engine.store.clone(), platforms.clone())?;
+    let kinds = config.sources.iter().map(kind_of);
+    let investigator = Arc::new(Investigator {
+        engine: engine.clone(),
+        sources: built.into_iter().zip(kinds).collect(),
+        llm,
+        prompt: crate::app::load_prompt(&config.prompt, plan::BUILTIN_PROMPT),
+        running: Mutex::new(HashSet::new()),
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+    engine.set_investigations(tx);
+    let tasks = tracker.clone();
+    tracker.spawn(async move {
+        loop {
+            let request = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                request = rx.recv() => match request {
+                    Some(r) => r,
+                    None => return,
+                },
+            };
+            let investigator = investigator.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if !investigator.running.lock().unwrap_or_else(|p| p.into_inner()).insert(request.incident) {
+                    tracing::info!(
+                        incident = request.incident,
+                        "investigation already running; request skipped"
+                    );
+                    return;
+                }
+                tokio::select! {
+                    // Shutdown abandons the run; its timer re-runs it after the restart.
+                    _ = stop.cancelled() => {}
+                    result = investigator.run(request) => if let Err(e) = result {
+                        tracing::error!(incident = request.incident, error = %e, "investigation failed");
+                    },
+                }
+                investigator.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&request.incident);
+            });
+        }
+    });
     Ok(())
+}
+
+fn kind_of(config: &SourceConfig) -> String {
+    match config {
+        SourceConfig::Runbooks { .. } => "runbooks",
+        SourceConfig::PastIncidents { .. } => "past_incidents",
+        SourceConfig::Http { .. } => "http",
+        SourceConfig::Prometheus { .. } => "prometheus",
+        SourceConfig::ChannelHistory { .. } => "channel_history",
+        SourceConfig::Deploys { .. } => "deploys",
+    }
+    .to_string()
+}
+
+impl Investigator {
+    async fn run(&self, request: Request) -> Result<(), crate::engine::EngineError> {
+        let config = &self.engine.config.investigate;
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(config.deadline_secs);
+        let id = request.incident;
+        let Some(incident) = self.engine.store.incident(id)? else {
+            return self.finish(id, Batch::default());
+        };
+        if !incident.status.is_active() && !request.refresh {
+            return self.finish(id, Batch::default());
+        }
+        // A first investigation keeps the same keys across a crash-and-rerun, so its
+        // progress message is not posted twice; each refresh gets its own.
+        let cause = if request.refresh {
+            format!("inv:{id}:refresh:{:x}", fastrand::u64(..))
+        } else {
+            format!("inv:{id}")
+        };
+        let previous: BTreeMap<String, String> = if request.refresh {
+            self.engine
+                .store
+                .context(id)?
+                .into_iter()
+                .map(|(name, v)| (name, v["text"].as_str().unwrap_or("").to_string()))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+
+        let names: Vec<String> = self.sources.iter().map(|(s, _)| s.name().to_string()).collect();
+        let mut done: Vec<Option<Chunk>> = vec![None; self.sources.len()];
+        let lines = |done: &[Option<Chunk>]| -> crate::model::RichMessage {
+            let progress: Vec<Progress<'_>> = done
+                .iter()
+                .zip(&names)
+                .map(|(d, name)| match d {
+                    Some(chunk) => Progress::Done(chunk),
+                    None => Progress::Pending(name),
+                })
+                .collect();
+            report::progress(&incident, &progress, request.refresh)
+        };
+        let mut batch = Batch::default();
+        self.engine.progress(&mut batch, &cause, &incident, lines(&done), true, Utc::now());
+        self.engine.commit(batch)?;
+
+        // Sources get the deadline minus the time the plan needs.
+        let plan_budget = match &self.llm {
+            Some(_) if !request.refresh => {
+                Duration::from_secs(config.deadline_secs / 3).max(Duration::from_secs(1))
+            }
+            _ => Duration::from_millis(300),
+        };
+        let sources_deadline = deadline.checked_sub(plan_budget).unwrap_or(started);
+        let default_timeout = Duration::from_secs(config.source_timeout_secs);
+        let mut running: FuturesUnordered<_> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, (source, _))| {
+                let source = source.clone();
+                let incident = incident.clone();
+                let timeout = source.timeout().unwrap_or(default_timeout);
+                async move {
+                    let start = Instant::now();
+                    let result = tokio::time::timeout(timeout, source.fetch(&incident)).await;
+                    (i, result.map_err(|_| timeout), start.elapsed())
+                }
+            })
+            .collect();
+        let max_chars = config.max_source_chars;
+        let sleep = tokio::time::sleep_until(sources_deadline);
+        tokio::pin!(sleep);
+        loop {
+            let (i, result, elapsed) = tokio::select! {
+                next = running.next() => match next {
+                    Some(r) => r,
+                    None => break,
+                },
+                _ = &mut sleep => break,
+            };
+            let (name, kind) = (names[i].clone(), self.sources[i].1.clone());
+            let ms = elapsed.as_millis() as u64;
+            let chunk = match result {
+                Ok(Fetched::Found { text, data }) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::Ok,
+                    elapsed_ms: ms,
+                    text: trim(&text, max_chars),
+                    data,
+                    note: String::new(),
+                },
+                Ok(Fetched::Nothing(note)) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::Ok,
+                    elapsed_ms: ms,
+                    text: String::new(),
+                    data: Value::Null,
+                    note,
+                },
+                Ok(Fetched::Failed(note)) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::Failed,
+                    elapsed_ms: ms,
+                    text: String::new(),
+                    data: Value::Null,
+                    note,
+                },
+                Ok(Fetched::Disabled(note)) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::Disabled,
+                    elapsed_ms: ms,
+                    text: String::new(),
+                    data: Value::Null,
+                    note,
+                },
+                Err(timeout) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::TimedOut,
+                    elapsed_ms: ms,
+                    text: String::new(),
+                    data: Value::Null,
+                    note: format!("no answer within {} s", timeout.as_secs_f64()),
+                },
+            };
+            done[i] = Some(chunk);
+            self.record(id, &cause, &incident, done[i].as_ref(), lines(&done))?;
+        }
+        // Whatever is still running has run out of time.
+        for i in 0..done.len() {
+            if done[i].is_none() {
+                done[i] = Some(Chunk {
+                    source: names[i].clone(),
+                    kind: self.sources[i].1.clone(),
+                    status: FetchStatus::TimedOut,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                    text: String::new(),
+                    data: Value::Null,
+                    note: "still running at the investigation's deadline".into(),
+                });
+                self.record(id, &cause, &incident, done[i].as_ref(), lines(&done))?;
+            }
+        }
+        drop(running);
+        let chunks: Vec<Chunk> = done.into_iter().flatten().collect();
+
+        let mut batch = Batch::default();
+        let now = Utc::now();
+        if request.refresh {
+            let changed: Vec<(&Chunk, Option<String>)> = chunks
+                .iter()
+                .filter(|c| previous.get(&c.source).is_none_or(|before| *before != c.text))
+                .map(|c| (c, previous.get(&c.source).cloned()))
+                .collect();
+            let message = report::refresh_message(&incident, &changed, started.elapsed());
+            self.engine.post_in_threads(&mut batch, &format!("{cause}:changes"), &incident, message, now);
+            return self.finish(id, batch);
+        }
+
+        let (plan, author) = match &self.llm {
+            Some(llm) => {
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(Duration::from_millis(200));
+                if left < Duration::from_millis(500) {
+                    (
+                        plan::rule_based(&incident, &chunks),
+                        Author::Rules { reason: "no time left for the LLM".into() },
+                    )
+                } else {
+                    match plan::ask(llm.as_ref(), &self.prompt, &incident, &chunks, max_chars, left).await {
+                        Ok(answer) => answer,
+                        Err((reason, usage)) => {
+                            tracing::warn!(
+                                incident = id,
+                                reason,
+                                "LLM plan failed; posting the rule-based plan"
+                            );
+                            if let Some(usage) = usage {
+                                // A garbled answer still cost tokens.
+                                batch.entry(
+                                    id,
+                                    now,
+                                    Actor::Bot,
+                                    EntryKind::PlanPosted {
+                                        model: Some(llm.model().to_string()),
+                                        input_tokens: usage.input_tokens,
+                                        output_tokens: usage.output_tokens,
+                                        cost_usd: usage.cost_usd,
+                                        ai_written: false,
+                                    },
+                                );
+                                self.engine.add_usage(id, usage)?;
+                            }
+                            (
+                                plan::rule_based(&incident, &chunks),
+                                Author::Rules { reason: format!("the LLM failed: {reason}") },
+                            )
+                        }
+                    }
+                }
+            }
+            None => {
+                (plan::rule_based(&incident, &chunks), Author::Rules { reason: "no LLM configured".into() })
+            }
+        };
+        let message = report::plan_message(&incident, &plan, &author, &chunks, started.elapsed());
+        self.engine.post_in_threads(&mut batch, &format!("{cause}:plan"), &incident, message, now);
+        let entry = match &author {
+            Author::Llm { model, usage } => {
+                self.engine.add_usage(id, *usage)?;
+                EntryKind::PlanPosted {
+                    model: Some(model.clone()),
+                    input_tokens: usage.input_tokens,
+                    output_tokens: usage.output_tokens,
+                    cost_usd: usage.cost_usd,
+                    ai_written: true,
+                }
+            }
+            Author::Rules { .. } => EntryKind::PlanPosted {
+                model: None,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_usd: 0.0,
+                ai_written: false,
+            },
+        };
+        batch.entry(id, now, Actor::Bot, entry);
+        tracing::info!(
+            incident = id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ai = matches!(author, Author::Llm { .. }),
+            "plan posted"
+        );
+        self.finish(id, batch)
+    }
+
+    /// One source finished: timeline entry, cache, progress edit.
+    fn record(
+        &self,
+        id: IncidentId,
+        cause: &str,
+        incident: &Incident,
+        chunk: Option<&Chunk>,
+        progress: crate::model::RichMessage,
+    ) -> Result<(), crate::engine::EngineError> {
+        let Some(chunk) = chunk else { return Ok(()) };
+        let now = Utc::now();
+        let mut batch = Batch::default();
+        batch.entry(
+            id,
+            now,
+            Actor::Bot,
+            EntryKind::ContextFetched {
+                source: chunk.source.clone(),
+                status: chunk.status,
+                ms: chunk.elapsed_ms,
+            },
+        );
+        batch.context.push((id, chunk.source.clone(), chunk.to_cache()));
+        self.engine.progress(
+            &mut batch,
+            &format!("{cause}:{}", chunk.source),
+            incident,
+            progress,
+            false,
+            now,
+        );
+        self.engine.commit(batch)?;
+        Ok(())
+    }
+
+    /// Commits the last batch and clears the durable timer: the investigation is over.
+    fn finish(&self, id: IncidentId, mut batch: Batch) -> Result<(), crate::engine::EngineError> {
+        batch.timers_clear.push((id, TimerKind::Investigate));
+        self.engine.commit(batch)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_says_how_much_was_cut() {
+        assert_eq!(trim("short", 10), "short");
+        let cut = trim(&"x".repeat(50), 10);
+        assert!(cut.starts_with("xxxxxxxxxx\n…") && cut.contains("40 more characters"), "{cut}");
+    }
 }

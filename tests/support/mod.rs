@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod discord;
 pub mod llm;
 pub mod slack;
+pub mod sources;
 
 use std::time::Duration;
 
