@@ -33,6 +33,7 @@
 //!   `Transport`; the outbox does the rest.
 
 pub mod console;
+pub mod telegram;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,15 +147,16 @@ pub trait ChatPlatform: Send + Sync + 'static {
 
 /// Builds the platforms that have credentials; each one without logs one line.
 pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
-    let platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+    let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
     if config.slack.as_ref().is_none_or(|s| !s.bot_token.is_set()) {
         tracing::info!("slack: disabled (no slack.bot_token configured)");
     }
     if config.discord.as_ref().is_none_or(|d| !d.token.is_set()) {
         tracing::info!("discord: disabled (no discord.token configured)");
     }
-    if config.telegram.as_ref().is_none_or(|t| !t.token.is_set()) {
-        tracing::info!("telegram: disabled (no telegram.token configured)");
+    match config.telegram.as_ref().filter(|t| t.token.is_set()) {
+        Some(t) => platforms.push(Arc::new(telegram::Telegram::new(t)?)),
+        None => tracing::info!("telegram: disabled (no telegram.token configured)"),
     }
     Ok(platforms)
 }
