@@ -286,7 +286,7 @@ impl OutboxWorker {
         let mut blocked_lanes = BTreeSet::new();
         for mut item in items {
             let lane = item.lane();
-            if !blocked_lanes.insert(lane) {
+            if !blocked_lanes.insert(lane.clone()) {
                 continue; // an earlier entry of this lane is still waiting
             }
             let now = Utc::now();
@@ -298,6 +298,7 @@ impl OutboxWorker {
                 // Delivered before a crash cut the bookkeeping short: finish it, don't resend.
                 tracing::info!(%platform, key = %item.key, "outbox entry already delivered; not sending again");
                 self.finish(&item, Some(existing))?;
+                blocked_lanes.remove(&lane);
                 continue;
             }
             let channel_key = self.pace_key(&item);
@@ -314,6 +315,9 @@ impl OutboxWorker {
                         pacer.take(&channel_key);
                     }
                     self.finish(&item, message)?;
+                    // Done: the lane's next entry may go in this same pass (nothing else
+                    // would wake the worker for it).
+                    blocked_lanes.remove(&lane);
                 }
                 Err(SendError::RateLimited(wait)) => {
                     tracing::warn!(%platform, key = %item.key, wait_ms = wait.as_millis() as u64, "rate limited; waiting Retry-After");
@@ -331,6 +335,7 @@ impl OutboxWorker {
                     item.dead = true;
                     item.last_error = Some(reason);
                     self.store.outbox_update(&item)?;
+                    blocked_lanes.remove(&lane);
                 }
                 Err(err @ (SendError::Transport(_) | SendError::Unauthorized)) => {
                     item.attempts += 1;
@@ -463,6 +468,63 @@ mod tests {
         assert_eq!(pacer.delay("C2"), Duration::ZERO, "other channels are not held back");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(pacer.delay("C1"), Duration::ZERO);
+    }
+
+    /// Records what it was asked to post.
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl ChatPlatform for Recorder {
+        fn platform(&self) -> Platform {
+            Platform::Console
+        }
+        async fn run(self: Arc<Self>, _ctx: crate::platforms::InboundContext) -> anyhow::Result<()> {
+            Ok(())
+        }
+        async fn post(
+            &self,
+            channel: &str,
+            _: Option<&str>,
+            m: &RichMessage,
+        ) -> Result<MessageRef, SendError> {
+            let mut posted = self.0.lock().unwrap();
+            posted.push(m.plain_text());
+            Ok(MessageRef {
+                platform: Platform::Console,
+                channel: channel.into(),
+                id: posted.len().to_string(),
+            })
+        }
+        async fn update(&self, _: &MessageRef, _: &RichMessage) -> Result<(), SendError> {
+            Ok(())
+        }
+        async fn reply(&self, _: &crate::platforms::ReplyTarget, _: &str) -> Result<(), SendError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_pass_sends_a_whole_lane_in_order() {
+        let store: Arc<dyn Store> = Arc::new(crate::store::SledStore::temporary().unwrap());
+        let mut batch = crate::store::Batch::default();
+        for text in ["first", "second"] {
+            let to = Target::Channel { channel: "C1".into(), thread: None };
+            let op = OutboxOp::Post { to, message: RichMessage::text(text), role: PostRole::Message };
+            batch.outbox.push(OutboxItem::new(text, Platform::Console, None, op, Utc::now()));
+        }
+        store.commit(batch).unwrap();
+        let recorder = Arc::new(Recorder(Default::default()));
+        let config = OutboxConfig { channel_interval_ms: 0, ..Default::default() };
+        let worker = OutboxWorker {
+            store: store.clone(),
+            platform: recorder.clone(),
+            config: config.clone(),
+            signal: OutboxSignal::default(),
+            pace: false,
+        };
+        worker.pass(&mut Pacer::new(&config), &mut None, false).await.unwrap();
+        assert_eq!(*recorder.0.lock().unwrap(), ["first", "second"]);
+        assert!(store.outbox().unwrap().is_empty());
     }
 
     #[test]
