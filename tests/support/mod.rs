@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod daemon;
+pub mod telegram;
 
 use std::time::Duration;
 
