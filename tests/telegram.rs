@@ -464,3 +464,23 @@ async fn a_forum_topic_is_an_incident_thread() {
     let sent = fake.ok_calls("sendMessage");
     assert!(sent.iter().all(|c| c.params["message_thread_id"] == json!(77)));
 }
+
+#[tokio::test]
+async fn editing_a_card_to_what_it_already_shows_is_not_an_error() {
+    let (fake, app) = start("").await;
+    let telegram = app.running().platforms.get(Platform::Telegram).unwrap();
+    let card =
+        RichMessage { title: "#9 · db down".into(), buttons: Button::lifecycle(9), ..Default::default() };
+    let posted = telegram.post("-1001", None, &card).await.expect("posted");
+
+    // Telegram answers "message is not modified": the card already shows this.
+    telegram.update(&posted, &card).await.expect("an edit that changes nothing succeeds");
+    assert_eq!(fake.calls("editMessageText")[0].status, 400);
+
+    // A real change is shown; without buttons, the keyboard goes away.
+    let done =
+        RichMessage { title: "#9 · db down".into(), status: Some(Status::Resolved), ..Default::default() };
+    telegram.update(&posted, &done).await.expect("edited");
+    let shown = fake.message(-1001, posted.id.parse().unwrap()).unwrap();
+    assert_eq!((shown.text.as_str(), shown.buttons.len(), shown.edits), ("#9 · db down [RESOLVED]", 0, 1));
+}

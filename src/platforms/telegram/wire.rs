@@ -374,7 +374,10 @@ mod tests {
         translate(update, &Context { me: &me(), allowed_chats: allowed, now: now() })
     }
 
-    fn kind(update: &Update) -> Result<(InboundKind, Option<String>), &'static str> {
+    /// What an update became: the event's kind and thread, or why it was ignored.
+    type Outcome = Result<(InboundKind, Option<String>), &'static str>;
+
+    fn kind(update: &Update) -> Outcome {
         match translate_with(update, &[]) {
             Translated::Event { event, .. } => Ok((event.kind, event.thread)),
             Translated::Ignore(why) => Err(why),
@@ -382,7 +385,7 @@ mod tests {
         }
     }
 
-    fn command(t: &str) -> Result<(InboundKind, Option<String>), &'static str> {
+    fn command(t: &str) -> Outcome {
         Ok((InboundKind::Command { text: t.into() }, None))
     }
 
@@ -392,7 +395,7 @@ mod tests {
 
     #[test]
     fn commands_become_incident_grammar() {
-        let cases: Vec<(&str, Result<(InboundKind, Option<String>), &'static str>)> = vec![
+        let cases: Vec<(&str, Outcome)> = vec![
             ("/oncall [high] disk full on prod-db-01", command("open high disk full on prod-db-01")),
             ("/oncall critical db down", command("open critical db down")),
             ("/oncall checkout slow", command("open checkout slow")),
