@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::app::TestApp;
 use support::eventually;
-use support::telegram::{alice, bob, post_webhook, Chat, FakeTelegram, Fault, BOT_ID, BOT_USERNAME};
+use support::telegram::{
+    alice, bob, post_webhook, Chat, FakeTelegram, Fault, BOT_ID, BOT_USERNAME, QUERY_TOO_OLD,
+};
 use warroom::model::{
     Actor, Button, EntryKind, Incident, Person, Platform, RichMessage, Section, Severity, Source, Status,
 };
@@ -483,4 +485,21 @@ async fn editing_a_card_to_what_it_already_shows_is_not_an_error() {
     telegram.update(&posted, &done).await.expect("edited");
     let shown = fake.message(-1001, posted.id.parse().unwrap()).unwrap();
     assert_eq!((shown.text.as_str(), shown.buttons.len(), shown.edits), ("#9 · db down [RESOLVED]", 0, 1));
+}
+
+#[tokio::test]
+async fn a_refusal_too_late_for_the_button_is_said_in_the_chat() {
+    let (fake, app) = start("").await;
+    let ops = ops();
+    let command = fake.say(&ops, &alice(), "/oncall high disk full on prod-db-01");
+    let card = fake.wait_bot_message(ops.id, "the card", |m| m.reply_to == Some(command)).await;
+    fake.press(&ops, &alice(), card.id, "resolve:1");
+    incident_where(&app, 1, "resolved", |i| i.status == Status::Resolved).await;
+    app.settle().await;
+
+    // Bob presses the stale Resolve, and Telegram no longer takes an answer to it.
+    fake.fail_next("answerCallbackQuery", 1, Fault::BadRequest(QUERY_TOO_OLD));
+    fake.press(&ops, &bob(), card.id, "resolve:1");
+    let said = fake.wait_bot_message(ops.id, "the refusal in the chat", |m| m.text.starts_with("⚠️")).await;
+    assert!(said.text.contains("#1"), "{}", said.text);
 }

@@ -135,7 +135,13 @@ pub enum Fault {
     RetryAfter(u32),
     /// Any HTTP status (502, 500, …) with a Telegram-style error body.
     Status(u16),
+    /// 400 with this `description` (Telegram's wording matters: clients match on it).
+    BadRequest(&'static str),
 }
+
+/// What Telegram says when a callback query is answered too late (or twice).
+pub const QUERY_TOO_OLD: &str =
+    "Bad Request: query is too old and response timeout expired or query id is invalid";
 
 #[derive(Default)]
 struct Inner {
@@ -691,6 +697,10 @@ async fn handle(
                 _ => "Fault injected",
             };
             return error(status, description);
+        }
+        Some(Fault::BadRequest(description)) => {
+            record(400);
+            return bad_request(description);
         }
         None => {}
     }

@@ -287,12 +287,15 @@ impl ChatPlatform for Telegram {
     }
 
     /// Polling: the `getUpdates` loop until shutdown. Webhook: only the startup calls
-    /// (updates arrive on the HTTP server), then returns.
+    /// (updates arrive on the HTTP server), then it waits for shutdown all the same, so
+    /// it never looks like an input that ran dry (`Running::inbound_done`).
     async fn run(self: Arc<Self>, ctx: InboundContext) -> anyhow::Result<()> {
         match self.mode {
             TelegramMode::Polling => poll::run(self, ctx).await,
             TelegramMode::Webhook => {
-                self.start_up(&ctx.shutdown, false).await;
+                if self.start_up(&ctx.shutdown, false).await.is_some() {
+                    ctx.shutdown.cancelled().await;
+                }
                 Ok(())
             }
         }
@@ -344,7 +347,17 @@ impl ChatPlatform for Telegram {
             if !to.quiet {
                 request = request.show_alert(true);
             }
-            return request.await.map(|_| ()).map_err(|e| send_error(&e));
+            return match request.await {
+                Ok(_) => Ok(()),
+                // Too late to answer the press (handled long after it, e.g. across a
+                // restart): a confirmation can go unsaid, a refusal is said in the chat.
+                Err(RequestError::Api(ApiError::InvalidQueryId)) if to.quiet => Ok(()),
+                Err(RequestError::Api(ApiError::InvalidQueryId)) => {
+                    let parts = render::render_text(text);
+                    self.send_parts(&to.channel, to.thread.as_deref(), parts, None).await.map(|_| ())
+                }
+                Err(e) => Err(send_error(&e)),
+            };
         }
         if to.quiet {
             return Ok(());

@@ -77,9 +77,16 @@ pub(super) async fn run(telegram: Arc<Telegram>, ctx: InboundContext) -> anyhow:
                 backoff.reset();
                 let mut stored_all = true;
                 for update in updates {
+                    if ctx.shutdown.is_cancelled() {
+                        // The rest stays unconfirmed: Telegram offers it to the next start.
+                        stored_all = false;
+                        break;
+                    }
                     if let Err(e) = telegram.take(&update, &me, &ctx.out).await {
                         // Not stored, so not confirmed: Telegram sends it again.
-                        tracing::error!(update = update.id.0, error = %e, "telegram: could not store an update");
+                        if !ctx.shutdown.is_cancelled() {
+                            tracing::error!(update = update.id.0, error = %e, "telegram: could not store an update");
+                        }
                         stored_all = false;
                         break;
                     }
