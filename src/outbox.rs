@@ -336,6 +336,7 @@ impl OutboxWorker {
                     item.dead = true;
                     item.last_error = Some(reason);
                     self.store.outbox_update(&item)?;
+                    blocked_lanes.remove(&lane);
                 }
                 Err(err @ (SendError::Transport(_) | SendError::Unauthorized)) => {
                     item.attempts += 1;
@@ -644,6 +645,23 @@ mod tests {
         assert_eq!(pacer.delay("C2"), Duration::ZERO, "other channels are not held back");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(pacer.delay("C1"), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn one_pass_sends_a_whole_lane_in_order() {
+        let store: Arc<dyn Store> = Arc::new(crate::store::SledStore::temporary().unwrap());
+        let mut batch = crate::store::Batch::default();
+        for text in ["first", "second"] {
+            let to = Target::Channel { channel: "C1".into(), thread: None };
+            let op = OutboxOp::Post { to, message: RichMessage::text(text), role: PostRole::Message };
+            batch.outbox.push(OutboxItem::new(text, Platform::Console, None, op, Utc::now()));
+        }
+        store.commit(batch).unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let worker = worker(store.clone(), recorder.clone());
+        worker.pass(&mut Pacer::new(&worker.config), &mut None, false).await.unwrap();
+        assert_eq!(*recorder.sent.lock().unwrap(), ["post C1/- first", "post C1/- second"]);
+        assert!(store.outbox().unwrap().is_empty());
     }
 
     #[test]

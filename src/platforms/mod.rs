@@ -35,6 +35,7 @@
 pub mod console;
 pub mod discord;
 pub mod slack;
+pub mod telegram;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -164,8 +165,9 @@ pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>
         }
         None => tracing::info!("discord: disabled (no discord.token configured)"),
     }
-    if config.telegram.as_ref().is_none_or(|t| !t.token.is_set()) {
-        tracing::info!("telegram: disabled (no telegram.token configured)");
+    match config.telegram.as_ref().filter(|t| t.token.is_set()) {
+        Some(t) => platforms.push(Arc::new(telegram::Telegram::new(t)?)),
+        None => tracing::info!("telegram: disabled (no telegram.token configured)"),
     }
     Ok(platforms)
 }
