@@ -443,3 +443,73 @@ grafana_hmac_secret = "grafana-secret"
             && incident.description.contains("dashboard: https://grafana.example.com/d/node")
     );
 }
+
+/// Tokens never reach the logs, even when every platform is failing and logging about it.
+#[test]
+fn tokens_stay_out_of_the_logs_when_platforms_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ports nothing listens on: every platform call fails and gets logged.
+    let closed = |_: ()| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let (slack, telegram, discord) = (closed(()), closed(()), closed(()));
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[slack]
+bot_token = "${{T_SLACK}}"
+app_token = "${{T_SLACK_APP}}"
+api_url = "{slack}/api"
+[telegram]
+token = "${{T_TELEGRAM}}"
+api_url = "{telegram}"
+[discord]
+token = "${{T_DISCORD}}"
+application_id = "700"
+api_url = "{discord}"
+[api]
+token = "${{T_API}}"
+"#
+        ),
+    );
+    let secrets = [
+        ("T_SLACK", "xoxb-1111111111-2222222222-SECRETSLACKTOKEN"),
+        ("T_SLACK_APP", "xapp-1-A1111111-3333333333-secretapptoken"),
+        ("T_TELEGRAM", "123456789:AAEhBP0av28dHs8i7yDaqYpc0cxTGT8khYc"),
+        ("T_DISCORD", "MTAxMTExMTExMTExMTExMTEx.GSECRT.discordtokensecretvalue123"),
+        ("T_API", "api-token-secret-value-42"),
+    ];
+    let daemon = Daemon::start(&config, &dir.path().join("data"), &secrets);
+    // Wait until each platform has logged a failure (they retry with backoff).
+    let mut logs = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        logs.extend(daemon.drain_logs());
+        let text = logs.join("\n");
+        if text.contains("slack")
+            && text.contains("telegram")
+            && text.contains("discord")
+            && text.matches("WARN").count() + text.matches("ERROR").count() >= 3
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = daemon.terminate();
+    let text = logs.join("\n");
+    if std::env::var("SHOW_LOGS").is_ok() {
+        eprintln!("{text}");
+    }
+    assert!(status.success());
+    assert!(text.contains("WARN") || text.contains("ERROR"), "the platforms' failures were logged:\n{text}");
+    for (name, secret) in secrets {
+        assert!(!text.contains(secret), "{name} leaked into the logs:\n{text}");
+        // Not even a recognisable piece of it.
+        assert!(
+            !text.contains(&secret[secret.len() - 12..]),
+            "{name} leaked (in part) into the logs:\n{text}"
+        );
+    }
+}
