@@ -30,12 +30,24 @@ pub enum Fetched {
     Disabled(String),
 }
 
+/// What every source has: the name shown in chat, and its own timeout if it set one.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub name: String,
+    pub timeout: Option<Duration>,
+}
+
 #[async_trait]
 pub trait ContextSource: Send + Sync {
-    fn name(&self) -> &str;
-    /// This source's own timeout, if it set one.
-    fn timeout(&self) -> Option<Duration>;
+    fn meta(&self) -> &Meta;
     async fn fetch(&self, incident: &Incident) -> Fetched;
+
+    fn name(&self) -> &str {
+        &self.meta().name
+    }
+    fn timeout(&self) -> Option<Duration> {
+        self.meta().timeout
+    }
 }
 
 /// Builds the configured sources. Runbooks are indexed here, once.
@@ -50,41 +62,37 @@ pub fn build(
         .map_err(|e| anyhow::anyhow!("investigate: cannot build the HTTP client: {e}"))?;
     let mut out: Vec<Arc<dyn ContextSource>> = Vec::new();
     for config in configs {
-        let name = config.name();
-        let timeout = config.timeout_secs().map(Duration::from_secs);
+        let meta = Meta { name: config.name(), timeout: config.timeout_secs().map(Duration::from_secs) };
         let source: Arc<dyn ContextSource> = match config {
             SourceConfig::Runbooks { dir, .. } => {
                 let index = runbooks::Index::load(dir).map_err(|e| {
                     anyhow::anyhow!("investigate: cannot read runbooks in {}: {e}", dir.display())
                 })?;
                 tracing::info!(dir = %dir.display(), count = index.runbooks.len(), "runbooks indexed");
-                Arc::new(Runbooks { name, timeout, index })
+                Arc::new(Runbooks { meta: meta.clone(), index })
             }
             SourceConfig::PastIncidents { limit, .. } => {
-                Arc::new(PastIncidents { name, timeout, store: store.clone(), limit: *limit })
+                Arc::new(PastIncidents { meta: meta.clone(), store: store.clone(), limit: *limit })
             }
             SourceConfig::Http { url, json_path, headers, .. } => Arc::new(HttpGet {
-                name,
-                timeout,
+                meta: meta.clone(),
                 http: http.clone(),
                 url: url.clone(),
                 json_path: json_path.clone(),
                 headers: headers.clone(),
             }),
             SourceConfig::Prometheus { base_url, queries, headers, .. } => Arc::new(Prometheus {
-                name,
-                timeout,
+                meta: meta.clone(),
                 http: http.clone(),
                 base_url: base_url.trim_end_matches('/').to_string(),
                 queries: queries.clone(),
                 headers: headers.clone(),
             }),
             SourceConfig::ChannelHistory { limit, .. } => {
-                Arc::new(ChannelHistory { name, timeout, platforms: platforms.clone(), limit: *limit })
+                Arc::new(ChannelHistory { meta: meta.clone(), platforms: platforms.clone(), limit: *limit })
             }
             SourceConfig::Deploys { url, headers, limit, .. } => Arc::new(Deploys {
-                name,
-                timeout,
+                meta: meta.clone(),
                 http: http.clone(),
                 url: url.clone(),
                 headers: headers.clone(),
@@ -175,18 +183,14 @@ fn show(value: &Value) -> String {
 // --- runbooks -----------------------------------------------------------------------
 
 struct Runbooks {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     index: runbooks::Index,
 }
 
 #[async_trait]
 impl ContextSource for Runbooks {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let labels: Vec<&str> = incident.labels.values().map(String::as_str).collect();
@@ -224,8 +228,7 @@ impl ContextSource for Runbooks {
 // --- past incidents -------------------------------------------------------------------
 
 struct PastIncidents {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     store: Arc<dyn Store>,
     limit: usize,
 }
@@ -253,11 +256,8 @@ fn similarity(a: &Incident, b: &Incident) -> f32 {
 
 #[async_trait]
 impl ContextSource for PastIncidents {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let all = match self.store.incidents() {
@@ -320,8 +320,7 @@ impl ContextSource for PastIncidents {
 // --- http ---------------------------------------------------------------------------
 
 struct HttpGet {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     http: reqwest::Client,
     url: String,
     json_path: String,
@@ -330,11 +329,8 @@ struct HttpGet {
 
 #[async_trait]
 impl ContextSource for HttpGet {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let url = template(&self.url, incident, true);
@@ -362,8 +358,7 @@ impl ContextSource for HttpGet {
 // --- prometheus ---------------------------------------------------------------------
 
 struct Prometheus {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     http: reqwest::Client,
     base_url: String,
     queries: BTreeMap<String, String>,
@@ -397,11 +392,8 @@ fn summarize_vector(result: &Value) -> Vec<String> {
 
 #[async_trait]
 impl ContextSource for Prometheus {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let mut text = String::new();
@@ -444,19 +436,15 @@ impl ContextSource for Prometheus {
 // --- channel history ------------------------------------------------------------------
 
 struct ChannelHistory {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     platforms: Platforms,
     limit: usize,
 }
 
 #[async_trait]
 impl ContextSource for ChannelHistory {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let Some(thread) = incident.threads.first() else {
@@ -486,8 +474,7 @@ impl ContextSource for ChannelHistory {
 // --- deploys ------------------------------------------------------------------------
 
 struct Deploys {
-    name: String,
-    timeout: Option<Duration>,
+    meta: Meta,
     http: reqwest::Client,
     url: String,
     headers: BTreeMap<String, String>,
@@ -530,11 +517,8 @@ fn deploy_line(item: &Value, incident_at: DateTime<Utc>) -> Option<(DateTime<Utc
 
 #[async_trait]
 impl ContextSource for Deploys {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
         let url = template(&self.url, incident, true);

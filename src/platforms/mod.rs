@@ -119,7 +119,8 @@ pub trait ChatPlatform: Send + Sync + 'static {
     /// Answers the person behind an event (ephemeral where the platform can).
     async fn reply(&self, to: &ReplyTarget, text: &str) -> Result<(), SendError>;
 
-    /// Recent messages of a channel or thread, oldest first.
+    /// Recent messages of a channel or thread, oldest first. Empty where the platform
+    /// cannot tell (Telegram bots cannot read history; the console keeps none).
     async fn history(
         &self,
         _channel: &str,

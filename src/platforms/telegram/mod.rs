@@ -49,7 +49,7 @@ use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
 
 use self::wire::{BotIdentity, Topic, Translated};
-use super::{AlertRoute, ChatLine, ChatPlatform, InboundContext, ReplyTarget, SendError};
+use super::{AlertRoute, ChatPlatform, InboundContext, ReplyTarget, SendError};
 use crate::config::{Secret, TelegramConfig, TelegramMode};
 use crate::intake::{Intake, IntakeError};
 use crate::model::{truncate_chars, MessageRef, Platform, RichMessage};
@@ -365,16 +365,8 @@ impl ChatPlatform for Telegram {
         self.send_parts(&to.channel, to.thread.as_deref(), render::render_text(text), None).await.map(|_| ())
     }
 
-    /// Telegram gives bots no way to read a chat's history (only updates as they
-    /// arrive), so the `channel_history` context source finds nothing here.
-    async fn history(
-        &self,
-        _channel: &str,
-        _thread: Option<&str>,
-        _limit: usize,
-    ) -> Result<Vec<ChatLine>, SendError> {
-        Ok(Vec::new())
-    }
+    // No `history`: Telegram gives bots no way to read a chat's history (only updates
+    // as they arrive), so the trait's empty default is the truth here.
 
     /// The throttle paces sends.
     fn needs_pacing(&self) -> bool {
