@@ -760,6 +760,30 @@ pub struct RichMessage {
     pub buttons: Vec<Button>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer: Option<String>,
+    /// People to notify, from the operator's config (never from chat or alert text), in
+    /// each platform's own syntax (`<@U123>`, `<@80351110224678912>`, `@alice`); an entry
+    /// may start with `slack:`, `discord:` or `telegram:` to reach only that platform.
+    /// Renderers put these in as written — the one part of a message that is not
+    /// escaped, so a page really pings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+}
+
+/// The mentions of `message` meant for `platform`, without their platform prefix.
+pub fn mentions_for(mentions: &[String], platform: Platform) -> Vec<&str> {
+    mentions
+        .iter()
+        .filter_map(|m| {
+            let m = m.trim();
+            match m.split_once(':') {
+                Some((p, rest)) if matches!(p, "slack" | "discord" | "telegram" | "console") => {
+                    (p == platform.as_str()).then_some(rest.trim())
+                }
+                _ => Some(m),
+            }
+        })
+        .filter(|m| !m.is_empty())
+        .collect()
 }
 
 impl RichMessage {
@@ -782,6 +806,10 @@ impl RichMessage {
     /// the console, logs.
     pub fn plain_text(&self) -> String {
         let mut out = String::new();
+        if !self.mentions.is_empty() {
+            out.push_str(&self.mentions.join(" "));
+            out.push('\n');
+        }
         if !self.title.is_empty() {
             if let Some(sev) = self.severity {
                 out.push_str(sev.emoji());
@@ -845,6 +873,19 @@ mod tests {
         assert_eq!(Severity::from_alert_label("info"), Some(Severity::Low));
         assert_eq!(Severity::from_alert_label("page"), Some(Severity::Critical));
         assert_eq!(Severity::from_alert_label("whatever"), None);
+    }
+
+    #[test]
+    fn mentions_are_picked_per_platform() {
+        let m = vec![
+            "<@U1>".to_string(),
+            "slack:<!subteam^S1>".into(),
+            "discord:<@42>".into(),
+            "telegram:@alice".into(),
+        ];
+        assert_eq!(mentions_for(&m, Platform::Slack), vec!["<@U1>", "<!subteam^S1>"]);
+        assert_eq!(mentions_for(&m, Platform::Discord), vec!["<@U1>", "<@42>"]);
+        assert_eq!(mentions_for(&m, Platform::Telegram), vec!["<@U1>", "@alice"]);
     }
 
     #[test]

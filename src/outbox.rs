@@ -139,7 +139,8 @@ impl OutboxItem {
             op,
             created_at: now,
             attempts: 0,
-            not_before: now,
+            // Due at once, whatever clock the caller decided with.
+            not_before: DateTime::<Utc>::UNIX_EPOCH,
             last_error: None,
             dead: false,
         }

@@ -407,3 +407,43 @@ api_url = "{}"
         assert_eq!(status, 401);
     }
 }
+
+#[tokio::test]
+async fn pages_and_escalations_really_mention_the_people_configured() {
+    let fake = FakeSlack::start().await;
+    let app = start(
+        &fake,
+        "[escalation]\npage = [\"slack:<@U0ONCALL>\", \"discord:<@42>\"]\n[[escalation.steps]]\nafter_mins = 5\nnotify = [\"<!subteam^S0LEADS>\"]\n",
+    )
+    .await;
+    fake.deliver_event(
+        "env-1",
+        "Ev1",
+        app_mention("U1", OPS, "1700000000.000100", None, "<@U0BOT> <!channel> payments are down"),
+    );
+    let page = fake
+        .wait("the page", |v| {
+            v.thread(OPS, "1700000000.000100").into_iter().find(|m| m.text.contains("Paging")).cloned()
+        })
+        .await;
+    // The configured mention is written as is (it pings); the Discord one is not here.
+    assert!(page.text.starts_with("<@U0ONCALL> "), "{}", page.text);
+    assert!(
+        page.visible().contains("<@U0ONCALL>") && !page.visible().contains("<@42>"),
+        "{}",
+        page.visible()
+    );
+    // …while text from chat stays escaped: `<!channel>` in the report pings nobody.
+    let card = fake.view().card_in(OPS, "1700000000.000100").cloned().unwrap();
+    assert!(!card.visible().contains("<!channel>"), "{}", card.visible());
+
+    // Nobody acknowledges: the first escalation step notifies the leads' group.
+    let engine = app.running().engine.clone();
+    assert_eq!(engine.fire_due_timers(chrono::Utc::now() + chrono::Duration::minutes(6)).unwrap(), 1);
+    let escalation = fake
+        .wait("the escalation", |v| {
+            v.thread(OPS, "1700000000.000100").into_iter().find(|m| m.text.contains("escalated")).cloned()
+        })
+        .await;
+    assert!(escalation.text.starts_with("<!subteam^S0LEADS> "), "{}", escalation.text);
+}

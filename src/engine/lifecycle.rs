@@ -47,6 +47,8 @@ pub enum Effect {
     RefreshCard,
     /// Post a short line in the incident's thread(s).
     Say(String),
+    /// Post a line that notifies these people (mentions from the escalation policy).
+    Page { line: String, who: Vec<String> },
     /// Ask a human to resolve (after an alert cleared), with a Resolve button.
     AskToResolve,
     /// Stop the escalation timer (acknowledged, mitigated or resolved).
@@ -247,13 +249,19 @@ pub fn apply(
             }
             next.escalation_step += 1;
             let step = next.escalation_step;
-            let line = if who.is_empty() {
-                format!("📣 {} escalated #{id} (step {step}); no escalation policy is configured — page someone by hand.", actor.display())
+            let effect = if who.is_empty() {
+                Effect::Say(format!(
+                    "📣 {} escalated #{id} (step {step}); no escalation policy is configured — page someone by hand.",
+                    actor.display()
+                ))
             } else {
-                format!("📣 {} escalated #{id} (step {step}): {}", actor.display(), who.join(" "))
+                Effect::Page {
+                    line: format!("📣 {} escalated #{id} (step {step}).", actor.display()),
+                    who: who.clone(),
+                }
             };
             entries.push(EntryKind::Escalated { step, who });
-            effects.extend([Effect::RefreshCard, Effect::Say(line)]);
+            effects.extend([Effect::RefreshCard, effect]);
             if next.acked_by.is_none() {
                 effects.push(Effect::ScheduleEscalation);
             }
@@ -470,6 +478,13 @@ mod tests {
         let out = apply(&acked, Change::Escalate { who: vec![] }, &alice(), later()).unwrap();
         assert!(!out.effects.contains(&Effect::ScheduleEscalation));
         assert!(matches!(&out.effects[1], Effect::Say(s) if s.contains("no escalation policy")));
+        let paged =
+            apply(&incident(Status::Open), Change::Escalate { who: vec!["<@U2>".into()] }, &alice(), later())
+                .unwrap();
+        assert_eq!(
+            paged.effects[1],
+            Effect::Page { line: "📣 alice escalated #7 (step 1).".into(), who: vec!["<@U2>".into()] }
+        );
     }
 
     #[test]

@@ -329,7 +329,14 @@ impl Engine {
         let page = &self.config.escalation.page;
         if !page.is_empty() {
             batch.entry(id, now, Actor::Bot, EntryKind::Paged { who: page.clone() });
-            self.say(batch, cause, &incident, &format!("📟 Paging {} for #{id}.", page.join(" ")), now);
+            self.page(
+                batch,
+                cause,
+                &incident,
+                &format!("📟 Paging for #{id}: {}", incident.title),
+                page,
+                now,
+            );
         }
         self.schedule_escalation(batch, &incident, now);
         if self.config.investigate.enabled {
@@ -407,6 +414,7 @@ impl Engine {
             match effect {
                 Effect::RefreshCard => self.refresh_cards(batch, cause, &incident, now),
                 Effect::Say(line) => self.say(batch, cause, &incident, &line, now),
+                Effect::Page { line, who } => self.page(batch, cause, &incident, &line, &who, now),
                 Effect::AskToResolve => {
                     let message = cards::ask_to_resolve(&incident);
                     self.post_in_threads(batch, cause, &incident, message, now);
@@ -501,6 +509,20 @@ impl Engine {
     /// Posts a short line in every thread of the incident.
     pub fn say(&self, batch: &mut Batch, cause: &str, incident: &Incident, line: &str, now: DateTime<Utc>) {
         self.post_in_threads(batch, cause, incident, RichMessage::text(line), now);
+    }
+
+    /// Posts a line that notifies `who` (mentions from the config, rendered as written).
+    pub fn page(
+        &self,
+        batch: &mut Batch,
+        cause: &str,
+        incident: &Incident,
+        line: &str,
+        who: &[String],
+        now: DateTime<Utc>,
+    ) {
+        let message = RichMessage { mentions: who.to_vec(), ..RichMessage::text(line) };
+        self.post_in_threads(batch, cause, incident, message, now);
     }
 
     pub fn post_in_threads(

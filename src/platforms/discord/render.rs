@@ -133,23 +133,50 @@ fn sections_markdown(message: &RichMessage, max: usize) -> String {
 /// buttons (resolved) really loses them.
 pub fn message(message: &RichMessage) -> Value {
     let components = components(&message.buttons);
+    let (mentions, allowed) = mentions(message);
     if is_plain(message) {
         let content = sections_markdown(message, usize::MAX);
+        let content = if mentions.is_empty() { content } else { format!("{mentions} {content}") };
         if content.chars().count() <= CONTENT_CHARS {
             return json!({
                 "content": content,
                 "embeds": [],
                 "components": components,
-                "allowed_mentions": {"parse": []},
+                "allowed_mentions": allowed,
             });
         }
     }
     json!({
-        "content": "",
+        "content": mentions,
         "embeds": [embed(message)],
         "components": components,
-        "allowed_mentions": {"parse": []},
+        "allowed_mentions": allowed,
     })
+}
+
+/// The message's configured mentions (`<@123>` users, `<@&456>` roles), written as
+/// they are, and the `allowed_mentions` that lets exactly those ping — nothing from
+/// chat or alert text can.
+fn mentions(message: &RichMessage) -> (String, Value) {
+    let mentions = crate::model::mentions_for(&message.mentions, crate::model::Platform::Discord);
+    let ids = |prefix: &str| -> Vec<String> {
+        mentions
+            .iter()
+            .filter_map(|m| m.strip_prefix(prefix)?.strip_suffix('>'))
+            .map(|id| id.trim_start_matches('!').to_string())
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+            .collect()
+    };
+    let roles = ids("<@&");
+    let users: Vec<String> = ids("<@").into_iter().filter(|id| !roles.contains(id)).collect();
+    let mut allowed = json!({"parse": []});
+    if !users.is_empty() {
+        allowed["users"] = json!(users);
+    }
+    if !roles.is_empty() {
+        allowed["roles"] = json!(roles);
+    }
+    (cut(&mentions.join(" "), 500), allowed)
 }
 
 /// One embed within every per-part limit and the 6000-character total. Fields are
@@ -267,6 +294,7 @@ mod tests {
             ],
             buttons: Button::lifecycle(3),
             footer: Some("opened 2026-11-23 02:00 UTC".into()),
+            mentions: vec![],
         }
     }
 
@@ -410,5 +438,25 @@ mod tests {
             ephemeral("⚠️ you cannot resolve #3 @everyone"),
             json!({"content": "⚠️ you cannot resolve \\#3 @\u{200B}everyone", "flags": 64, "allowed_mentions": {"parse": []}})
         );
+    }
+
+    #[test]
+    fn configured_mentions_ping_and_nothing_else_does() {
+        let page = RichMessage {
+            mentions: vec![
+                "discord:<@80351110224678912>".into(),
+                "discord:<@&555>".into(),
+                "slack:<@U1>".into(),
+            ],
+            ..RichMessage::text("📣 #3 escalated (step 1). <@999> @everyone")
+        };
+        let body = message(&page);
+        assert_eq!(
+            body["allowed_mentions"],
+            json!({"parse": [], "users": ["80351110224678912"], "roles": ["555"]})
+        );
+        let content = body["content"].as_str().unwrap();
+        assert!(content.starts_with("<@80351110224678912> <@&555> "), "{content}");
+        assert!(!content.contains("<@U1>") && !content.contains("<@999>"), "{content}");
     }
 }

@@ -51,9 +51,21 @@ fn escaped(text: &str, max: usize) -> String {
 
 /// The `text` of a message: what notifications and screen readers show.
 pub fn fallback_text(message: &RichMessage) -> String {
-    let first = if message.title.is_empty() { message.plain_text() } else { message.title.clone() };
+    let plain = RichMessage { mentions: Vec::new(), ..message.clone() };
+    let first = if message.title.is_empty() { plain.plain_text() } else { message.title.clone() };
     let prefix = message.severity.map(|s| format!("{} ", s.emoji())).unwrap_or_default();
-    escaped(&format!("{prefix}{first}"), FALLBACK_CHARS)
+    let text = escaped(&format!("{prefix}{first}"), FALLBACK_CHARS);
+    match mentions(message) {
+        Some(m) => format!("{m} {text}"),
+        None => text,
+    }
+}
+
+/// The message's mentions for Slack, as configured (`<@U123>`, `<!subteam^S1>`): not
+/// escaped, so they notify.
+fn mentions(message: &RichMessage) -> Option<String> {
+    let mentions = crate::model::mentions_for(&message.mentions, crate::model::Platform::Slack);
+    (!mentions.is_empty()).then(|| mentions.join(" "))
 }
 
 fn button_style(action: ActionKind) -> Option<SlackBlockButtonStyle> {
@@ -67,6 +79,9 @@ fn button_style(action: ActionKind) -> Option<SlackBlockButtonStyle> {
 /// Block Kit blocks for a message.
 pub fn blocks(message: &RichMessage) -> Vec<SlackBlock> {
     let mut blocks: Vec<SlackBlock> = Vec::new();
+    if let Some(mentions) = mentions(message) {
+        blocks.push(SlackSectionBlock::new().with_text(md!(mentions)).into());
+    }
     if !message.title.is_empty() {
         let mut title = String::new();
         if let Some(sev) = message.severity {
@@ -175,6 +190,7 @@ mod tests {
             }],
             buttons: Button::lifecycle(42),
             footer: Some("opened 02:00 UTC".into()),
+            mentions: vec![],
         };
         let rendered = serde_json::to_value(blocks(&card)).unwrap();
         assert_eq!(

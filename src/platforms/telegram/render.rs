@@ -130,6 +130,12 @@ fn chunk(text: &str, budget: usize) -> Vec<&str> {
 fn blocks(message: &RichMessage) -> Vec<Vec<Line>> {
     let mut blocks = Vec::new();
     let mut head = Vec::new();
+    // Mentions come from the operator's config and go in as written (`@alice`, or
+    // `<a href="tg://user?id=42">Alice</a>` for people without a username).
+    let mentions = crate::model::mentions_for(&message.mentions, crate::model::Platform::Telegram);
+    if !mentions.is_empty() {
+        head.push(Line { open: mentions.join(" "), text: String::new(), close: String::new() });
+    }
     if !message.title.is_empty() {
         let open = match message.severity {
             Some(sev) => format!("{} <b>", sev.emoji()),
@@ -266,6 +272,7 @@ mod tests {
             fields: vec![("Severity".into(), "🟠 high".into()), ("Reported by".into(), "<alice>".into())],
             buttons: Button::lifecycle(42),
             footer: Some("only a human can resolve".into()),
+            mentions: vec![],
         }
     }
 
@@ -363,5 +370,20 @@ mod tests {
         assert!(units(&text) <= MAX_TEXT && text.ends_with("\n…"));
         assert!(keyboard.is_some());
         assert_eq!(render_single(&RichMessage::text("short")).0, "short");
+    }
+
+    #[test]
+    fn configured_mentions_are_written_as_they_are() {
+        let page = RichMessage {
+            mentions: vec!["telegram:@oncall_alice".into(), "slack:<@U1>".into()],
+            ..RichMessage::text("📣 #3 escalated <b>")
+        };
+        let rendered = render(&page);
+        assert!(rendered.parts[0].starts_with("@oncall_alice\n"), "{}", rendered.parts[0]);
+        assert!(
+            rendered.parts[0].contains("&lt;b&gt;") && !rendered.parts[0].contains("U1"),
+            "{}",
+            rendered.parts[0]
+        );
     }
 }
