@@ -39,6 +39,16 @@ pub struct Alert {
     pub links: Vec<(String, String)>,
 }
 
+/// The alerts of one Alertmanager/Grafana notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub alerts: Vec<Alert>,
+    /// Alerts left out: past [`MAX_ALERTS`] here (resolved ones first, so no firing
+    /// alert is dropped while a resolved one is kept), plus Alertmanager's own
+    /// `truncatedAlerts` (its `max_alerts`).
+    pub dropped: usize,
+}
+
 /// A payload we refuse, with the reason shown to the sender (HTTP 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -51,6 +61,8 @@ struct AmPayload {
     alerts: Vec<AmAlert>,
     #[serde(default, rename = "commonAnnotations")]
     common_annotations: BTreeMap<String, String>,
+    #[serde(default, rename = "truncatedAlerts")]
+    truncated_alerts: usize,
     // Grafana's extra fields (version "1").
     #[serde(default)]
     title: Option<String>,
@@ -82,7 +94,7 @@ fn json_error(kind: &str, e: serde_json::Error) -> BadPayload {
 }
 
 /// Parses an Alertmanager webhook (version 4).
-pub fn parse_alertmanager(body: &[u8]) -> Result<Vec<Alert>, BadPayload> {
+pub fn parse_alertmanager(body: &[u8]) -> Result<Notification, BadPayload> {
     let payload: AmPayload = serde_json::from_slice(body).map_err(|e| json_error("Alertmanager", e))?;
     if let Some(v) = &payload.version {
         if v != "4" {
@@ -95,23 +107,25 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<Vec<Alert>, BadPayload> {
 }
 
 /// Parses a Grafana unified-alerting webhook (Alertmanager fields plus Grafana's).
-pub fn parse_grafana(body: &[u8]) -> Result<Vec<Alert>, BadPayload> {
+pub fn parse_grafana(body: &[u8]) -> Result<Notification, BadPayload> {
     let payload: AmPayload = serde_json::from_slice(body).map_err(|e| json_error("Grafana", e))?;
     convert(payload, Source::Grafana)
 }
 
-fn convert(payload: AmPayload, source: Source) -> Result<Vec<Alert>, BadPayload> {
+fn convert(mut payload: AmPayload, source: Source) -> Result<Notification, BadPayload> {
     if payload.alerts.is_empty() {
         return Err(BadPayload("`alerts` is empty: nothing to do".into()));
     }
+    // An alert storm is no reason to refuse the lot (Alertmanager never retries a
+    // 4xx, so a refusal would lose every page in it): keep the firing alerts first.
+    let mut dropped = payload.truncated_alerts;
     if payload.alerts.len() > MAX_ALERTS {
-        return Err(BadPayload(format!(
-            "{} alerts in one payload; at most {MAX_ALERTS} (set max_alerts in the receiver)",
-            payload.alerts.len()
-        )));
+        payload.alerts.sort_by_key(|a| !matches!(a.status.as_str(), "firing" | "alerting"));
+        dropped += payload.alerts.len() - MAX_ALERTS;
+        payload.alerts.truncate(MAX_ALERTS);
     }
     let _ = payload.title; // Grafana's group title: the per-alert summary is more specific.
-    payload
+    let alerts = payload
         .alerts
         .into_iter()
         .enumerate()
@@ -170,7 +184,8 @@ fn convert(payload: AmPayload, source: Source) -> Result<Vec<Alert>, BadPayload>
                 links,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Notification { alerts, dropped })
 }
 
 /// Our own minimal format, for scripts and tools without a native integration.
@@ -279,7 +294,9 @@ mod tests {
 
     #[test]
     fn alertmanager_firing_alerts_become_alerts() {
-        let alerts = parse_alertmanager(TWO_FIRING.as_bytes()).unwrap();
+        let parsed = parse_alertmanager(TWO_FIRING.as_bytes()).unwrap();
+        assert_eq!(parsed.dropped, 0);
+        let alerts = parsed.alerts;
         assert_eq!(alerts.len(), 2);
         let a = &alerts[0];
         assert!(a.firing);
@@ -317,7 +334,7 @@ mod tests {
         let body = r#"{"alerts":[{"status":"firing","labels":{"alertname":"X","pod":"p1"}},
                                 {"status":"firing","labels":{"pod":"p1","alertname":"X"}},
                                 {"status":"firing","labels":{"alertname":"X","pod":"p2"}}]}"#;
-        let alerts = parse_alertmanager(body.as_bytes()).unwrap();
+        let alerts = parse_alertmanager(body.as_bytes()).unwrap().alerts;
         assert_eq!(alerts[0].fingerprint, alerts[1].fingerprint);
         assert_ne!(alerts[0].fingerprint, alerts[2].fingerprint);
     }
@@ -328,7 +345,7 @@ mod tests {
             "state":"alerting","message":"…","alerts":[{"status":"firing","labels":{"alertname":"HighCPU","instance":"web-3","severity":"warning"},
             "annotations":{"summary":"CPU above 90% on web-3"},"fingerprint":"aa11","valueString":"[ var='A' value=97.3 ]",
             "dashboardURL":"https://grafana.example.com/d/x","panelURL":"https://grafana.example.com/d/x?viewPanel=2","silenceURL":"https://grafana.example.com/alerting/silence/new"}]}"#;
-        let alerts = parse_grafana(body.as_bytes()).unwrap();
+        let alerts = parse_grafana(body.as_bytes()).unwrap().alerts;
         assert_eq!(alerts[0].fingerprint, "grafana:aa11");
         assert_eq!(alerts[0].title, "CPU above 90% on web-3");
         assert!(alerts[0].description.contains("value=97.3"));
@@ -358,6 +375,20 @@ mod tests {
             let err = parse_generic(body.as_bytes()).unwrap_err();
             assert!(err.0.contains(expected), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn an_alert_storm_keeps_every_firing_alert_it_can() {
+        let alert = |status: &str, n: usize| {
+            format!(r#"{{"status":"{status}","labels":{{"alertname":"A{n}"}},"fingerprint":"{status}{n}"}}"#)
+        };
+        let mut alerts: Vec<String> = (0..300).map(|n| alert("resolved", n)).collect();
+        alerts.extend((0..400).map(|n| alert("firing", n)));
+        let body = format!(r#"{{"version":"4","truncatedAlerts":7,"alerts":[{}]}}"#, alerts.join(","));
+        let parsed = parse_alertmanager(body.as_bytes()).unwrap();
+        assert_eq!(parsed.alerts.len(), MAX_ALERTS);
+        assert_eq!(parsed.alerts.iter().filter(|a| a.firing).count(), 400, "no firing alert is dropped");
+        assert_eq!(parsed.dropped, 700 - MAX_ALERTS + 7);
     }
 
     #[test]

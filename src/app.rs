@@ -22,6 +22,36 @@ use crate::outbox::{OutboxSignal, OutboxWorker};
 use crate::platforms::{ChatPlatform, InboundContext, Platforms};
 use crate::store::{SledStore, Store};
 
+/// What each enabled chat platform is doing, for `/readyz` and `/metrics`: a platform
+/// whose connection failed for good (a refused token, a disallowed intent) must be
+/// visible to the operator, not only as one log line.
+#[derive(Default)]
+pub struct PlatformHealth {
+    states: std::sync::Mutex<std::collections::BTreeMap<crate::model::Platform, Result<(), String>>>,
+}
+
+impl PlatformHealth {
+    pub fn up(&self, platform: crate::model::Platform) {
+        self.lock().insert(platform, Ok(()));
+    }
+
+    pub fn failed(&self, platform: crate::model::Platform, reason: String) {
+        self.lock().insert(platform, Err(reason));
+    }
+
+    /// Every enabled platform: `Ok` while it runs, or why it stopped.
+    pub fn snapshot(&self) -> Vec<(crate::model::Platform, Result<(), String>)> {
+        self.lock().iter().map(|(p, s)| (*p, s.clone())).collect()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<crate::model::Platform, Result<(), String>>>
+    {
+        self.states.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// How the process is run.
 pub struct Options {
     pub config: Config,
@@ -40,6 +70,7 @@ pub struct Running {
     pub engine: Arc<Engine>,
     pub platforms: Platforms,
     pub intake: Intake,
+    pub health: Arc<PlatformHealth>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     ready: Arc<AtomicBool>,
@@ -61,6 +92,17 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         Arc::new(SledStore::open(&config.storage.path)?)
     };
     tracing::info!(path = %config.storage.path.display(), temporary = temporary_store, "storage open");
+
+    // Claim the port before any worker starts: if it is taken, nothing has been sent
+    // (no escalation fired, no message posted) when we exit.
+    let listener = if http {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+        Some(listener)
+    } else {
+        None
+    };
 
     let secrets = config.secrets();
     let llm = crate::llm::from_config(&config.llm, crate::llm::redact::Redactor::new(secrets));
@@ -85,6 +127,11 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         if let Some(route) = platform.alert_route() {
             routes.add(platform.platform(), &route.default, &route.by_severity);
         }
+    }
+
+    let chat_enabled = platforms.all().iter().any(|p| p.platform() != crate::model::Platform::Console);
+    if routes.is_empty() && chat_enabled && http {
+        tracing::warn!("webhook alerts open incidents but are posted nowhere: set slack.alert_channel, discord.notify_channel or telegram.alert_chat");
     }
 
     let outbox_signal = OutboxSignal::default();
@@ -117,15 +164,17 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     spawn_sweeper(&tracker, store.clone(), shutdown.clone());
 
     let ready = Arc::new(AtomicBool::new(false));
-    let addr = if http {
-        let listener = tokio::net::TcpListener::bind(config.server.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+    let health = Arc::new(PlatformHealth::default());
+    for platform in platforms.all() {
+        health.up(platform.platform());
+    }
+    let addr = if let Some(listener) = listener {
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() && !config.webhooks.token.is_set() {
             tracing::warn!(%addr, "listening on a non-loopback address without webhooks.token: anyone who can reach this port can open incidents");
         }
-        let state = crate::http::HttpState { engine: engine.clone(), ready: ready.clone() };
+        let state =
+            crate::http::HttpState { engine: engine.clone(), ready: ready.clone(), health: health.clone() };
         let platform_routes =
             platforms.all().iter().filter_map(|p| p.clone().http_routes(intake.clone())).collect();
         let app = crate::http::router(state, platform_routes);
@@ -151,6 +200,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         let platform = platform.clone();
         let done = inbound_done.clone();
         let stop = shutdown.clone();
+        let health = health.clone();
         tracker.spawn(async move {
             let name = platform.platform();
             match platform.run(ctx).await {
@@ -158,7 +208,11 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
                 Err(e) if stop.is_cancelled() => {
                     tracing::debug!(platform = %name, error = %e, "inbound loop ended during shutdown")
                 }
-                Err(e) => tracing::error!(platform = %name, error = %format!("{e:#}"), "inbound loop failed"),
+                Err(e) => {
+                    let reason = format!("{e:#}");
+                    tracing::error!(platform = %name, error = %reason, "inbound loop failed: {name} receives nothing until warroom restarts");
+                    health.failed(name, reason);
+                }
             }
             done.cancel();
         });
@@ -170,6 +224,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         engine,
         platforms,
         intake,
+        health,
         shutdown,
         tracker,
         ready,

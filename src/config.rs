@@ -260,8 +260,10 @@ pub enum SourceConfig {
         /// Dotted path into a JSON answer (`status.indicator`); empty = trimmed body.
         #[serde(default)]
         json_path: String,
+        /// Request headers (e.g. `Authorization`); values are secrets: never logged,
+        /// redacted from what reaches the LLM.
         #[serde(default)]
-        headers: BTreeMap<String, String>,
+        headers: BTreeMap<String, Secret>,
         timeout_secs: Option<u64>,
     },
     Prometheus {
@@ -270,7 +272,7 @@ pub enum SourceConfig {
         /// name → PromQL, templated like `http.url`.
         queries: BTreeMap<String, String>,
         #[serde(default)]
-        headers: BTreeMap<String, String>,
+        headers: BTreeMap<String, Secret>,
         timeout_secs: Option<u64>,
     },
     ChannelHistory {
@@ -283,7 +285,7 @@ pub enum SourceConfig {
         name: Option<String>,
         url: String,
         #[serde(default)]
-        headers: BTreeMap<String, String>,
+        headers: BTreeMap<String, Secret>,
         #[serde(default = "default_deploys_limit")]
         limit: usize,
         timeout_secs: Option<u64>,
@@ -599,14 +601,24 @@ impl Config {
             let key = format!("investigate.sources[{i}]");
             check(names.insert(source.name()), format!("{key}.name: `{}` is used twice", source.name()));
             match source {
-                SourceConfig::Http { url, .. } | SourceConfig::Deploys { url, .. } => check(
-                    url.starts_with("http://") || url.starts_with("https://"),
-                    format!("{key}.url: `{url}` is not an http(s) URL"),
-                ),
+                SourceConfig::Http { url, .. } | SourceConfig::Deploys { url, .. } => {
+                    check(
+                        url.starts_with("http://") || url.starts_with("https://"),
+                        format!("{key}.url: `{url}` is not an http(s) URL"),
+                    );
+                    check(
+                        !authority_is_templated(url),
+                        format!("{key}.url: `{{{{…}}}}` placeholders may only follow the host: an alert's labels must not choose where warroom connects"),
+                    );
+                }
                 SourceConfig::Prometheus { base_url, queries, .. } => {
                     check(
                         base_url.starts_with("http://") || base_url.starts_with("https://"),
                         format!("{key}.base_url: `{base_url}` is not an http(s) URL"),
+                    );
+                    check(
+                        !base_url.contains("{{"),
+                        format!("{key}.base_url: placeholders are not allowed here (template the queries)"),
                     );
                     check(!queries.is_empty(), format!("{key}.queries: give at least one query"));
                 }
@@ -734,9 +746,31 @@ impl Config {
         if let Some(t) = &self.telegram {
             out.extend([t.token.expose(), t.webhook_secret.expose()].map(str::to_string));
         }
+        for source in &self.investigate.sources {
+            if let SourceConfig::Http { headers, .. }
+            | SourceConfig::Prometheus { headers, .. }
+            | SourceConfig::Deploys { headers, .. } = source
+            {
+                for value in headers.values() {
+                    out.push(value.expose().to_string());
+                    // `Bearer xyz`: the token alone may show up elsewhere too.
+                    if let Some((_, token)) = value.expose().split_once(' ') {
+                        out.push(token.trim().to_string());
+                    }
+                }
+            }
+        }
         out.retain(|s| s.trim().len() >= 6);
         out
     }
+}
+
+/// Whether a URL template has a placeholder before its path (in the scheme, host or
+/// port), where a label value would pick the server warroom connects to.
+fn authority_is_templated(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    url.split("://").next().is_some_and(|scheme| scheme.contains("{{")) || authority.contains("{{")
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` with values from `env`. An unset variable
@@ -775,44 +809,77 @@ fn comment_start(line: &str) -> usize {
 
 fn substitute_line(code: &str, line: usize, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(code.len());
-    let mut rest = code;
-    while let Some(pos) = rest.find("${") {
-        let (before, after) = rest.split_at(pos);
-        if let Some(before) = before.strip_suffix('$') {
-            out.push_str(before);
+    // Which string the scan is in decides how a value is written: escaped inside
+    // "basic" strings, as is inside 'literal' strings (which have no escapes, so a
+    // value that would end or break one is refused) and outside strings.
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut chars = code.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '$' && code[i..].starts_with("$${") {
             out.push_str("${");
-            rest = &after[2..];
+            chars.next();
+            chars.next();
+            escaped = false;
             continue;
         }
-        out.push_str(before);
-        let Some(end) = after.find('}') else {
-            return Err(format!("line {line}: `${{` without a closing `}}`"));
-        };
-        let inner = &after[2..end];
-        let (name, default) = match inner.split_once(":-") {
-            Some((n, d)) => (n, Some(d)),
-            None => (inner, None),
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("line {line}: `${{{inner}}}` is not a valid variable reference"));
-        }
-        let value = match env(name) {
-            Some(v) if !v.is_empty() => v,
-            _ => default.unwrap_or("").to_string(),
-        };
-        for c in value.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c => out.push(c),
+        if c == '$' && code[i..].starts_with("${") {
+            let after = &code[i..];
+            let Some(end) = after.find('}') else {
+                return Err(format!("line {line}: `${{` without a closing `}}`"));
+            };
+            let inner = &after[2..end];
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("line {line}: `${{{inner}}}` is not a valid variable reference"));
             }
+            let value = match env(name) {
+                Some(v) if !v.is_empty() => v,
+                _ => default.unwrap_or("").to_string(),
+            };
+            match quote {
+                Some('"') => {
+                    for c in value.chars() {
+                        match c {
+                            '"' => out.push_str("\\\""),
+                            '\\' => out.push_str("\\\\"),
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            '\t' => out.push_str("\\t"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+                Some(_) if value.contains(['\'', '\n', '\r']) => {
+                    return Err(format!(
+                        "line {line}: the value of `${{{name}}}` contains a quote or a line break, which a '…' string cannot hold; use a \"…\" string"
+                    ));
+                }
+                _ => out.push_str(&value),
+            }
+            // Skip the reference itself.
+            while chars.peek().is_some_and(|(j, _)| *j <= i + end) {
+                chars.next();
+            }
+            escaped = false;
+            continue;
         }
-        rest = &after[end + 1..];
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                out.push(c);
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            _ => {}
+        }
+        escaped = false;
+        out.push(c);
     }
-    out.push_str(rest);
     Ok(out)
 }
 
@@ -879,6 +946,18 @@ mod tests {
     }
 
     #[test]
+    fn env_values_in_literal_strings_are_written_as_they_are() {
+        let e = env(&[("PW", "p\\w"), ("QUOTED", "it's"), ("PORT", "8080")]);
+        let config = Config::parse("[api]\ntoken = '${PW}'\n", "t", &e).unwrap();
+        assert_eq!(config.api.token.expose(), "p\\w", "no escaping inside '…'");
+        let err = substitute_env("[api]\ntoken = '${QUOTED}'", &e).unwrap_err();
+        assert!(err.contains("line 2") && err.contains("use a \"…\" string"), "{err}");
+        // A reference after a string on the same line is outside it.
+        assert_eq!(substitute_env("a = ['x', \"${QUOTED}\"]", &e).unwrap(), "a = ['x', \"it's\"]");
+        assert_eq!(substitute_env("n = ${PORT}", &e).unwrap(), "n = 8080");
+    }
+
+    #[test]
     fn a_misspelled_key_is_named_with_its_line() {
         let err = parse("[server]\nlisten = \"127.0.0.1:9000\"\nlistne = \"x\"\n").unwrap_err();
         let msg = err.to_string();
@@ -934,6 +1013,16 @@ mod tests {
         assert!(msg.contains("urll"), "{msg}");
         let msg = parse("[[investigate.sources]]\ntype = \"ouija\"\n").unwrap_err().to_string();
         assert!(msg.contains("ouija"), "{msg}");
+        // Labels may fill in a path or a query, never the host.
+        let msg = parse("[[investigate.sources]]\ntype = \"http\"\nurl = \"http://{{instance}}/health\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("investigate.sources[0].url") && msg.contains("only follow the host"), "{msg}");
+        assert!(parse("[[investigate.sources]]\ntype = \"http\"\nurl = \"https://status.example.com/{{service}}?q={{title}}\"\n").is_ok());
+        // Header values are secrets: redacted, and never printed.
+        let config = parse("[[investigate.sources]]\ntype = \"deploys\"\nurl = \"https://api.example.com/d\"\nheaders = { Authorization = \"Bearer ghp_supersecret\" }\n").unwrap();
+        assert!(config.secrets().contains(&"ghp_supersecret".to_string()));
+        assert!(!format!("{config:?}").contains("ghp_supersecret"));
     }
 
     #[test]

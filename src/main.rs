@@ -231,19 +231,24 @@ async fn incidents(command: IncidentsCommand) -> ExitCode {
     let server = match &command {
         IncidentsCommand::List { server, .. } | IncidentsCommand::Show { server, .. } => server,
     };
-    let (base, token) = match (&server.server, &server.token) {
-        (Some(url), Some(token)) => (url.clone(), Some(token.clone())),
-        _ => match load(server.config.as_deref()) {
-            Ok((config, _)) => (
-                server.server.clone().unwrap_or_else(|| config.api_url()),
-                server
-                    .token
-                    .clone()
-                    .or_else(|| config.api.token.is_set().then(|| config.api.token.expose().to_string())),
-            ),
-            Err(code) => return code,
+    // The config is read only for what the flags leave open; with `--server` given, a
+    // broken ./config.toml (perhaps another project's) is no reason to refuse.
+    let config = match (&server.server, &server.token) {
+        (Some(_), Some(_)) => None,
+        _ => match Config::load(server.config.as_deref()) {
+            Ok((config, _)) => Some(config),
+            Err(_) if server.server.is_some() && server.config.is_none() => None,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EX_USAGE);
+            }
         },
     };
+    // (Without `--server` the config loaded, or we returned above.)
+    let base = server.server.clone().or_else(|| config.as_ref().map(Config::api_url)).unwrap_or_default();
+    let token = server.token.clone().or_else(|| {
+        config.as_ref().and_then(|c| c.api.token.is_set().then(|| c.api.token.expose().to_string()))
+    });
     let base = base.trim_end_matches('/').to_string();
     let client = reqwest::Client::new();
     let (path, json) = match &command {
@@ -283,8 +288,13 @@ async fn incidents(command: IncidentsCommand) -> ExitCode {
         }
     };
     if !status.is_success() {
+        let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
+            "\n(the daemon has api.token set: pass --token or set WARROOM_API_TOKEN)"
+        } else {
+            ""
+        };
         eprintln!(
-            "warroom: {} ({status})",
+            "warroom: {} ({status}){hint}",
             body.get("error").and_then(|e| e.as_str()).unwrap_or("request failed")
         );
         return ExitCode::FAILURE;
@@ -432,10 +442,16 @@ async fn console(config: Option<PathBuf>, data_dir: Option<PathBuf>, user: Strin
     config.telegram = None;
     config.outbox.channel_interval_ms = 0;
     let temporary = data_dir.is_none();
+    let mut console = warroom::platforms::console::Console::new(Box::new(std::io::stdout()), &user);
     if let Some(dir) = data_dir {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!("warroom: cannot create {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+        console = console.keep_ids_in(&dir);
         config.storage.path = dir;
     }
-    let console = Arc::new(warroom::platforms::console::Console::new(Box::new(std::io::stdout()), &user));
+    let console = Arc::new(console);
     println!(
         "warroom console — you are {user} in #console. Type `@warroom <message>`, `t<N>: <reply>`, \
          `/incident help`, a button number, or /quit."

@@ -385,6 +385,11 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<Actor>,
+    /// When the alert behind the incident last cleared, while it has not fired again:
+    /// the card says so, a re-sent "resolved" does not ask twice, and a new firing is
+    /// announced instead of passing silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_cleared_at: Option<DateTime<Utc>>,
     /// How many escalation steps have fired (0 = only the first responders were paged).
     #[serde(default)]
     pub escalation_step: u32,
@@ -426,6 +431,7 @@ impl Incident {
             mitigated_by: None,
             resolved_at: None,
             resolved_by: None,
+            alert_cleared_at: None,
             escalation_step: 0,
             llm_usage: Usage::default(),
         }

@@ -44,6 +44,13 @@ pub fn incident_card(incident: &Incident) -> RichMessage {
             format!("{} tokens · ${:.4}", u.input_tokens + u.output_tokens, u.cost_usd),
         );
     }
+    if incident.fingerprint.is_some() && incident.status != Status::Resolved {
+        let alert = match incident.alert_cleared_at {
+            Some(at) => format!("✅ cleared at {}", at.format("%H:%M UTC")),
+            None => "🔥 firing".to_string(),
+        };
+        card = card.with_field("Alert", alert);
+    }
     if incident.escalation_step > 0 {
         card = card.with_field("Escalation", format!("step {}", incident.escalation_step));
     }

@@ -129,6 +129,11 @@ pub fn apply(
     let id = incident.id;
     match change {
         Change::Acknowledge => {
+            // Acknowledging a page means "a person is on it": it stops escalation, so
+            // the bot may never do it (it only acknowledges receipt, in words).
+            if !actor.is_human() {
+                return Err(Refusal::HumansOnlyAction("acknowledge an incident"));
+            }
             if incident.status == Status::Resolved {
                 return Err(Refusal::Resolved { id });
             }
@@ -149,6 +154,11 @@ pub fn apply(
             ]);
         }
         Change::SetStatus(to) => {
+            // The delegation boundary comes first: the bot asking to resolve hears
+            // "only a human can", whatever the incident's status.
+            if !actor.is_human() && matches!(to, Status::Mitigated | Status::Resolved) {
+                return Err(Refusal::HumansOnly(to));
+            }
             if incident.status == to {
                 return Err(Refusal::AlreadyInStatus { id, status: to });
             }
@@ -160,7 +170,9 @@ pub fn apply(
             entries.push(EntryKind::StatusChanged { from: incident.status, to });
             match to {
                 Status::Investigating => {
-                    if next.acked_by.is_none() {
+                    // A person who starts investigating has acknowledged; the bot
+                    // starting does not count (escalation keeps running).
+                    if next.acked_by.is_none() && actor.is_human() {
                         next.acked_at = Some(now);
                         next.acked_by = Some(actor.clone());
                         entries.push(EntryKind::Acknowledged);
@@ -275,11 +287,29 @@ pub fn apply(
         }
         Change::AlertRepeated { fingerprint } => {
             entries.push(EntryKind::AlertRepeated { fingerprint });
+            // Alertmanager re-sends a firing alert every `repeat_interval`: that is
+            // no news. An alert that had cleared and fires again is: whoever was
+            // about to press Resolve on "the alert cleared" must hear it.
+            if let Some(cleared) = incident.alert_cleared_at {
+                next.alert_cleared_at = None;
+                let ago = humanize(now - cleared);
+                let line = match incident.status {
+                    Status::Mitigated => format!(
+                        "🔁 The alert for #{id} is firing again ({ago} after it cleared), although #{id} is marked mitigated."
+                    ),
+                    _ => format!("🔁 The alert for #{id} is firing again ({ago} after it cleared)."),
+                };
+                effects.extend([Effect::RefreshCard, Effect::Say(line)]);
+            }
         }
         Change::AlertCleared { fingerprint } => {
             entries.push(EntryKind::AlertCleared { fingerprint });
-            if incident.status != Status::Resolved {
-                effects.push(Effect::AskToResolve);
+            // Ask once per clearing: a re-sent "resolved" notification is no news.
+            if incident.alert_cleared_at.is_none() {
+                next.alert_cleared_at = Some(now);
+                if incident.status != Status::Resolved {
+                    effects.extend([Effect::RefreshCard, Effect::AskToResolve]);
+                }
             }
         }
     }
@@ -338,6 +368,7 @@ mod tests {
         use Status::*;
         // (from, to, human allowed, bot allowed)
         let table = [
+            // The bot may start investigating (gathering context), nothing more.
             (Open, Investigating, true, true),
             (Open, Mitigated, true, false),
             (Open, Resolved, true, false),
@@ -367,6 +398,11 @@ mod tests {
             let err = apply(&incident(status), Change::SetStatus(status), &alice(), later()).unwrap_err();
             assert_eq!(err, Refusal::AlreadyInStatus { id: 7, status });
         }
+        // The bot hears the delegation rule even where the move would be a no-op.
+        let err =
+            apply(&incident(Status::Resolved), Change::SetStatus(Status::Resolved), &Actor::Bot, later())
+                .unwrap_err();
+        assert_eq!(err, Refusal::HumansOnly(Status::Resolved));
     }
 
     #[test]
@@ -437,8 +473,57 @@ mod tests {
             apply(&before, Change::AlertCleared { fingerprint: Some("abc".into()) }, &Actor::Bot, later())
                 .unwrap();
         assert_eq!(out.incident.status, Status::Investigating);
-        assert_eq!(out.effects, vec![Effect::AskToResolve]);
+        assert_eq!(out.effects, vec![Effect::RefreshCard, Effect::AskToResolve]);
         assert_eq!(out.entries, vec![EntryKind::AlertCleared { fingerprint: Some("abc".into()) }]);
+        assert_eq!(out.incident.alert_cleared_at, Some(later()));
+        // The same "resolved" notification again: noted, not asked twice.
+        let again =
+            apply(&out.incident, Change::AlertCleared { fingerprint: None }, &Actor::Bot, later()).unwrap();
+        assert!(again.effects.is_empty(), "{:?}", again.effects);
+    }
+
+    #[test]
+    fn an_alert_that_fires_again_after_clearing_is_said_out_loud() {
+        let firing = incident(Status::Investigating);
+        // A plain repeat (Alertmanager's repeat_interval) stays on the timeline only.
+        let repeat =
+            apply(&firing, Change::AlertRepeated { fingerprint: None }, &Actor::Bot, later()).unwrap();
+        assert!(repeat.effects.is_empty());
+        let cleared = apply(&firing, Change::AlertCleared { fingerprint: None }, &Actor::Bot, later())
+            .unwrap()
+            .incident;
+        let mut mitigated = cleared.clone();
+        mitigated.status = Status::Mitigated;
+        let refire = apply(
+            &mitigated,
+            Change::AlertRepeated { fingerprint: None },
+            &Actor::Bot,
+            later() + chrono::Duration::minutes(3),
+        )
+        .unwrap();
+        assert_eq!(refire.incident.alert_cleared_at, None);
+        assert_eq!(refire.incident.status, Status::Mitigated, "the bot never changes the status");
+        assert_eq!(
+            refire.effects,
+            vec![
+                Effect::RefreshCard,
+                Effect::Say(
+                    "🔁 The alert for #7 is firing again (3 min after it cleared), although #7 is marked mitigated."
+                        .into()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn the_bot_cannot_acknowledge_or_silence_escalation() {
+        let err = apply(&incident(Status::Open), Change::Acknowledge, &Actor::Bot, later()).unwrap_err();
+        assert_eq!(err.to_string(), "only a human can acknowledge an incident");
+        let out =
+            apply(&incident(Status::Open), Change::SetStatus(Status::Investigating), &Actor::Bot, later())
+                .unwrap();
+        assert_eq!(out.incident.acked_by, None);
+        assert!(!out.effects.contains(&Effect::StopEscalation));
     }
 
     #[test]

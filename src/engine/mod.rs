@@ -88,6 +88,10 @@ impl AlertRoutes {
         self.routes.push(AlertRoute { platform, default: default.trim().to_string(), by_severity });
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
     /// The (platform, channel) pairs an alert of `severity` goes to.
     pub fn for_severity(&self, severity: Severity) -> Vec<(Platform, String)> {
         self.routes
@@ -127,6 +131,13 @@ pub struct IngestReport {
     pub cleared: Vec<IncidentId>,
     /// Resolved alerts we had no open incident for.
     pub ignored: usize,
+    /// Alerts left out of an oversized notification (see [`crate::alerts::Notification`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The engine and its dependencies.
@@ -622,6 +633,12 @@ impl Engine {
             };
             match (alert.firing, existing) {
                 (true, Some(id)) => {
+                    // A firing after a clearing posts a line: key it by that clearing, so
+                    // it cannot collide with what an earlier, byte-identical payload posted.
+                    let cause = match self.incident_in(&batch, id)?.alert_cleared_at {
+                        Some(cleared) => format!("{cause}:refire:{}", cleared.timestamp_millis()),
+                        None => cause,
+                    };
                     self.prepare_change(
                         &mut batch,
                         id,
@@ -691,26 +708,28 @@ impl Engine {
             match timer.kind {
                 TimerKind::Escalate => self.escalate_on_timer(timer.incident, now)?,
                 TimerKind::Investigate => {
+                    // The lease goes in before the request goes out: a quick run that
+                    // finishes (and clears the timer) at once must not be followed by
+                    // this lease re-creating it, which would run it all again later.
                     let mut batch = Batch::default();
-                    match self.investigations.get() {
-                        Some(tx)
-                            if tx
-                                .send(crate::investigate::Request {
-                                    incident: timer.incident,
-                                    refresh: false,
-                                })
-                                .is_ok() =>
-                        {
-                            let lease = self.config.investigate.deadline_secs as i64 + 60;
-                            batch.timers.push(Timer {
-                                incident: timer.incident,
-                                kind: TimerKind::Investigate,
-                                due: now + chrono::Duration::seconds(lease),
-                            });
-                        }
-                        _ => batch.timers_clear.push((timer.incident, TimerKind::Investigate)),
-                    }
+                    let Some(tx) = self.investigations.get() else {
+                        batch.timers_clear.push((timer.incident, TimerKind::Investigate));
+                        self.store.commit(batch)?;
+                        continue;
+                    };
+                    let lease = self.config.investigate.deadline_secs as i64 + 60;
+                    batch.timers.push(Timer {
+                        incident: timer.incident,
+                        kind: TimerKind::Investigate,
+                        due: now + chrono::Duration::seconds(lease),
+                    });
                     self.store.commit(batch)?;
+                    let request = crate::investigate::Request { incident: timer.incident, refresh: false };
+                    if tx.send(request).is_err() {
+                        let mut batch = Batch::default();
+                        batch.timers_clear.push((timer.incident, TimerKind::Investigate));
+                        self.store.commit(batch)?;
+                    }
                 }
             }
         }
@@ -741,6 +760,21 @@ impl Engine {
         }
         self.commit(batch)?;
         Ok(())
+    }
+
+    /// Makes every pending investigation due at `now` (they were interrupted by a stop
+    /// or a crash, and their lease would only fire later). Returns how many.
+    pub fn resume_investigations(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+        let _guard = self.lock();
+        let mut batch = Batch::default();
+        for timer in self.store.timers()? {
+            if timer.kind == TimerKind::Investigate && timer.due > now {
+                batch.timers.push(Timer { due: now, ..timer });
+            }
+        }
+        let count = batch.timers.len();
+        self.commit(batch)?;
+        Ok(count)
     }
 
     /// When the next timer is due.

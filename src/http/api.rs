@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -74,9 +74,10 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Summary>>, ApiError> {
     authorise(&state, &headers, false)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status: Option<Status> =
         query.status.as_deref().map(str::parse).transpose().map_err(ApiError::bad_request)?;
     let severity: Option<Severity> =

@@ -25,6 +25,7 @@ pub struct HttpState {
     pub engine: Arc<Engine>,
     /// False until every component started, and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
+    pub health: Arc<crate::app::PlatformHealth>,
 }
 
 /// All routes. `extra` are the platforms' own routers (each with its own state).
@@ -47,6 +48,9 @@ pub fn router(state: HttpState, extra: Vec<Router>) -> Router {
         app = app.merge(routes);
     }
     app.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on this endpoint"))
+        })
         .layer(DefaultBodyLimit::max(max_body))
 }
 
@@ -54,12 +58,20 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// 200 while warroom takes alerts (started, not stopping), with each chat platform's
+/// state. A failed platform does not make warroom unready: webhooks and the other
+/// platforms still work, and a load balancer that stopped sending alerts would only
+/// make things worse. Alert on `warroom_platform_up == 0` instead.
 async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
-    }
+    let ready = state.ready.load(Ordering::SeqCst);
+    let platforms: serde_json::Map<String, serde_json::Value> = state
+        .health
+        .snapshot()
+        .into_iter()
+        .map(|(p, s)| (p.to_string(), serde_json::Value::from(s.err().unwrap_or_else(|| "up".into()))))
+        .collect();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({ "ready": ready, "platforms": platforms })))
 }
 
 /// Prometheus text exposition: incidents by status, queue depths.
@@ -79,6 +91,13 @@ async fn metrics(State(state): State<HttpState>) -> Result<String, ApiError> {
         let dead = outbox.iter().filter(|i| i.platform == platform && i.dead).count();
         out.push_str(&format!("warroom_outbox_pending{{platform=\"{platform}\"}} {pending}\n"));
         out.push_str(&format!("warroom_outbox_dead{{platform=\"{platform}\"}} {dead}\n"));
+    }
+    out.push_str("# HELP warroom_platform_up Whether a chat platform's connection is running (0: failed, see /readyz).\n# TYPE warroom_platform_up gauge\n");
+    for (platform, state) in state.health.snapshot() {
+        out.push_str(&format!(
+            "warroom_platform_up{{platform=\"{platform}\"}} {}\n",
+            u8::from(state.is_ok())
+        ));
     }
     out.push_str(&format!(
         "# HELP warroom_inbox_pending Inbound events stored but not yet handled.\n# TYPE warroom_inbox_pending gauge\nwarroom_inbox_pending {}\n",

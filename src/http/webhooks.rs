@@ -33,11 +33,20 @@ fn check_token(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
 async fn ingest(
     state: &HttpState,
     alerts: Vec<Alert>,
+    dropped: usize,
     cause: String,
 ) -> Result<Json<IngestReport>, ApiError> {
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            kept = alerts.len(),
+            "alert notification too large: {dropped} alerts left out (resolved ones first); lower max_alerts in the receiver"
+        );
+    }
     let engine = state.engine.clone();
     let report = tokio::task::spawn_blocking(move || -> Result<IngestReport, ApiError> {
-        let report = engine.ingest(alerts, &cause, Utc::now())?;
+        let mut report = engine.ingest(alerts, &cause, Utc::now())?;
+        report.dropped = dropped;
         engine.store.flush()?;
         Ok(report)
     })
@@ -64,8 +73,8 @@ pub async fn alertmanager(
 ) -> Result<Json<IngestReport>, ApiError> {
     let body = body?;
     check_token(&state, &headers)?;
-    let alerts = alerts::parse_alertmanager(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    ingest(&state, alerts, cause("alertmanager", &body)).await
+    let parsed = alerts::parse_alertmanager(&body).map_err(|e| ApiError::bad_request(e.0))?;
+    ingest(&state, parsed.alerts, parsed.dropped, cause("alertmanager", &body)).await
 }
 
 pub async fn grafana(
@@ -86,8 +95,8 @@ pub async fn grafana(
         )
         .map_err(|d| ApiError::unauthorized(d.0))?;
     }
-    let alerts = alerts::parse_grafana(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    ingest(&state, alerts, cause("grafana", &body)).await
+    let parsed = alerts::parse_grafana(&body).map_err(|e| ApiError::bad_request(e.0))?;
+    ingest(&state, parsed.alerts, parsed.dropped, cause("grafana", &body)).await
 }
 
 pub async fn generic(
@@ -109,5 +118,5 @@ pub async fn generic(
     )
     .map_err(|d| ApiError::unauthorized(d.0))?;
     let alert = alerts::parse_generic(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    ingest(&state, vec![alert], cause("generic", &body)).await
+    ingest(&state, vec![alert], 0, cause("generic", &body)).await
 }

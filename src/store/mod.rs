@@ -78,7 +78,7 @@ pub struct NewEntry {
 }
 
 /// Everything one decision changes, applied atomically by [`Store::commit`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Batch {
     /// Incidents to insert or overwrite.
     pub incidents: Vec<Incident>,

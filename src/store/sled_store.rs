@@ -254,6 +254,10 @@ impl SledStore {
         for timer in &batch.timers {
             t[TIMERS].insert(&timer_key(timer.incident, timer.kind), tx_encode(timer)?)?;
         }
+        #[cfg(test)]
+        if tests::FAIL_MID_BATCH.with(|f| f.get()) {
+            return Err(abort(StoreError::Backend("injected failure halfway through a batch".into())));
+        }
         for seq in &batch.inbox_done {
             t[INBOX].remove(&be(*seq))?;
         }
@@ -270,6 +274,64 @@ impl SledStore {
                 decode(&k, &v)
             })
             .collect()
+    }
+
+    /// The bookkeeping of a delivered outbox entry, in one transaction.
+    fn record_delivery(&self, d: Delivered) -> StoreResult<()> {
+        self.transaction(|t| {
+            let Some(raw) = t[OUTBOX].remove(&be(d.outbox_id))? else {
+                return Ok(()); // already finished
+            };
+            let item: OutboxItem = decode(&be(d.outbox_id), &raw).map_err(abort)?;
+            let Some(message) = &d.message else {
+                return Ok(());
+            };
+            t[SENT].insert(d.key.as_bytes(), tx_encode(&(message, d.keep_until))?)?;
+            let Some((id, role)) = d.binding else {
+                return Ok(());
+            };
+            let Some(raw) = t[INCIDENTS].get(be(id))? else {
+                return Ok(());
+            };
+            let mut incident: Incident = decode(&be(id), &raw).map_err(abort)?;
+            match role {
+                PostRole::Card => {
+                    if !incident.cards.contains(message) {
+                        incident.cards.push(message.clone());
+                    }
+                    // A card posted at the top of a channel starts the incident's thread
+                    // there. Bound under the channel the platform answered with: the
+                    // configured one may be a name (Slack "#alerts"), replies carry the id.
+                    if let crate::outbox::OutboxOp::Post {
+                        to: Target::Channel { thread: None, .. }, ..
+                    } = &item.op
+                    {
+                        let thread =
+                            ThreadRef::new(message.platform, message.channel.clone(), message.id.clone());
+                        if !incident.threads.contains(&thread) {
+                            incident.threads.push(thread.clone());
+                        }
+                        t[THREADS]
+                            .insert(thread.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
+                    }
+                }
+                PostRole::Progress => {
+                    incident.progress.retain(|m| m.platform != message.platform);
+                    incident.progress.push(message.clone());
+                }
+                PostRole::Message => {}
+            }
+            // Replies to any message the bot posted for an incident belong to it
+            // (Telegram threads are reply chains).
+            if let Some(thread) = incident.threads.iter().find(|t| t.platform == message.platform) {
+                let link = ThreadRef::new(message.platform, thread.channel.clone(), message.id.clone());
+                if t[THREADS].get(link.key().as_bytes())?.is_none() {
+                    t[THREADS].insert(link.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
+                }
+            }
+            t[INCIDENTS].insert(&be(id), tx_encode(&incident)?)?;
+            Ok(())
+        })
     }
 }
 
@@ -380,8 +442,16 @@ impl Store for SledStore {
         }
         for kv in self.sent.iter() {
             let (k, v) = kv.map_err(backend)?;
-            let (_, until): (MessageRef, DateTime<Utc>) = decode(&k, &v)?;
-            if millis(until) <= now {
+            // An unreadable record cannot prevent a repost anyway: drop it rather than
+            // let it stop every later sweep.
+            let expired = match decode::<(MessageRef, DateTime<Utc>)>(&k, &v) {
+                Ok((_, until)) => millis(until) <= now,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dropping an unreadable sent record");
+                    true
+                }
+            };
+            if expired {
                 self.sent.remove(&k).map_err(backend)?;
                 removed += 1;
             }
@@ -402,58 +472,10 @@ impl Store for SledStore {
     }
 
     fn delivered(&self, d: Delivered) -> StoreResult<()> {
-        self.transaction(|t| {
-            let Some(raw) = t[OUTBOX].remove(&be(d.outbox_id))? else {
-                return Ok(()); // already finished
-            };
-            let item: OutboxItem = decode(&be(d.outbox_id), &raw).map_err(abort)?;
-            let Some(message) = &d.message else {
-                return Ok(());
-            };
-            t[SENT].insert(d.key.as_bytes(), tx_encode(&(message, d.keep_until))?)?;
-            let Some((id, role)) = d.binding else {
-                return Ok(());
-            };
-            let Some(raw) = t[INCIDENTS].get(be(id))? else {
-                return Ok(());
-            };
-            let mut incident: Incident = decode(&be(id), &raw).map_err(abort)?;
-            match role {
-                PostRole::Card => {
-                    if !incident.cards.contains(message) {
-                        incident.cards.push(message.clone());
-                    }
-                    // A card posted at the top of a channel starts the incident's thread there.
-                    if let crate::outbox::OutboxOp::Post {
-                        to: Target::Channel { channel, thread: None },
-                        ..
-                    } = &item.op
-                    {
-                        let thread = ThreadRef::new(message.platform, channel.clone(), message.id.clone());
-                        if !incident.threads.contains(&thread) {
-                            incident.threads.push(thread.clone());
-                        }
-                        t[THREADS]
-                            .insert(thread.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
-                    }
-                }
-                PostRole::Progress => {
-                    incident.progress.retain(|m| m.platform != message.platform);
-                    incident.progress.push(message.clone());
-                }
-                PostRole::Message => {}
-            }
-            // Replies to any message the bot posted for an incident belong to it
-            // (Telegram threads are reply chains).
-            if let Some(thread) = incident.threads.iter().find(|t| t.platform == message.platform) {
-                let link = ThreadRef::new(message.platform, thread.channel.clone(), message.id.clone());
-                if t[THREADS].get(link.key().as_bytes())?.is_none() {
-                    t[THREADS].insert(link.key().as_bytes(), tx_encode(&ThreadLink::Incident { id })?)?;
-                }
-            }
-            t[INCIDENTS].insert(&be(id), tx_encode(&incident)?)?;
-            Ok(())
-        })
+        self.record_delivery(d)?;
+        // The sent record is what stops a repost after a crash: make it durable now,
+        // not at sled's next periodic flush.
+        self.flush()
     }
 
     fn sent(&self, key: &str) -> StoreResult<Option<MessageRef>> {
@@ -465,7 +487,6 @@ impl Store for SledStore {
             None => Ok(None),
         }
     }
-
     fn due_timers(&self, now: DateTime<Utc>) -> StoreResult<Vec<Timer>> {
         let mut due: Vec<Timer> =
             Self::scan::<Timer>(&self.timers)?.into_iter().filter(|t| t.due <= now).collect();
@@ -510,6 +531,12 @@ mod tests {
             Incident::new(id, format!("incident {id}"), Severity::High, Source::Api, Actor::Bot, Utc::now());
         incident.fingerprint = Some(format!("fp{id}"));
         incident
+    }
+
+    thread_local! {
+        /// Makes `apply_batch` fail after most of a batch was written (sled runs the
+        /// transaction closure on the calling thread).
+        pub static FAIL_MID_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     fn opening(store: &SledStore) -> Batch {
@@ -565,7 +592,7 @@ mod tests {
     #[test]
     fn a_failed_transaction_leaves_no_partial_state() {
         let store = SledStore::temporary().unwrap();
-        let mut batch = opening(&store);
+        let batch = opening(&store);
         // An incident that cannot be written: poison the transaction halfway through by
         // making the delivered() bookkeeping see a corrupt record instead.
         store.incidents.insert(be(99), b"not json".to_vec()).unwrap();
@@ -598,11 +625,24 @@ mod tests {
         assert!(store.outbox.get(be(500)).unwrap().is_some(), "the outbox entry is still there");
         assert!(store.sent("x").unwrap().is_none(), "no sent record was half-written");
 
-        // And a whole batch is applied atomically: nothing of it shows before commit.
-        batch.incidents.clear();
-        assert!(store.timeline(1).unwrap().is_empty());
+        // A batch that fails halfway (after incidents, timeline, indexes, outbox and
+        // timers were written inside the transaction) leaves none of it behind.
+        let empty = |store: &SledStore| {
+            store.incident(1).unwrap().is_none()
+                && store.timeline(1).unwrap().is_empty()
+                && store.fingerprint("fp1").unwrap().is_none()
+                && store.thread(&ThreadRef::new(Platform::Slack, "C1", "1.0")).unwrap().is_none()
+                && store.outbox().unwrap().len() == 1 // only the entry planted above
+                && store.due_timers(Utc::now()).unwrap().is_empty()
+        };
+        FAIL_MID_BATCH.with(|f| f.set(true));
+        let err = store.commit(batch.clone());
+        FAIL_MID_BATCH.with(|f| f.set(false));
+        assert!(matches!(err, Err(StoreError::Backend(_))), "{err:?}");
+        assert!(empty(&store), "nothing of the failed batch was written");
         store.commit(batch).unwrap();
         assert_eq!(store.timeline(1).unwrap().len(), 2);
+        assert!(store.fingerprint("fp1").unwrap().is_some());
     }
 
     #[test]
