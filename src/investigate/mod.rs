@@ -21,7 +21,7 @@ pub mod report;
 pub mod runbooks;
 pub mod sources;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,6 +73,13 @@ impl Chunk {
     }
 }
 
+/// A cached result as one comparable line: status, then the text or the note.
+fn cached_summary(cached: &Value) -> String {
+    let status = cached["status"].as_str().unwrap_or("");
+    let text = cached["text"].as_str().filter(|t| !t.is_empty()).or(cached["note"].as_str()).unwrap_or("");
+    format!("{status}: {text}")
+}
+
 /// Cuts `text` to `max` characters, saying so.
 fn trim(text: &str, max: usize) -> String {
     let count = text.chars().count();
@@ -88,8 +95,10 @@ struct Investigator {
     sources: Vec<(Arc<dyn ContextSource>, String)>,
     llm: Option<Arc<dyn LlmClient>>,
     prompt: String,
-    /// Incidents being investigated right now (a second request waits its turn).
-    running: Mutex<HashSet<IncidentId>>,
+    /// Incidents being investigated right now, each with whether a refresh was asked
+    /// for meanwhile (it runs as soon as the current run ends; a second first
+    /// investigation is dropped, the one running is it).
+    running: Mutex<HashMap<IncidentId, bool>>,
 }
 
 /// Starts the investigator if `investigate.enabled`; it takes requests from the engine.
@@ -112,10 +121,16 @@ pub fn start(
         sources: built.into_iter().zip(kinds).collect(),
         llm,
         prompt: crate::app::load_prompt(&config.prompt, plan::BUILTIN_PROMPT),
-        running: Mutex::new(HashSet::new()),
+        running: Mutex::new(HashMap::new()),
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
     engine.set_investigations(tx);
+    // Investigations a stop or a crash interrupted: their timers (leases) would only
+    // fire a minute or more from now; the people waiting for a plan should not wait.
+    let resumed = engine.resume_investigations(Utc::now())?;
+    if resumed > 0 {
+        tracing::info!(count = resumed, "resuming interrupted investigations");
+    }
     let tasks = tracker.clone();
     tracker.spawn(async move {
         loop {
@@ -129,21 +144,36 @@ pub fn start(
             let investigator = investigator.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
-                if !investigator.running.lock().unwrap_or_else(|p| p.into_inner()).insert(request.incident) {
-                    tracing::info!(
-                        incident = request.incident,
-                        "investigation already running; request skipped"
-                    );
-                    return;
+                let id = request.incident;
+                {
+                    let mut running = investigator.running.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(refresh_pending) = running.get_mut(&id) {
+                        if request.refresh {
+                            *refresh_pending = true;
+                            tracing::info!(incident = id, "investigation running; the refresh follows it");
+                        }
+                        return;
+                    }
+                    running.insert(id, false);
                 }
-                tokio::select! {
-                    // Shutdown abandons the run; its timer re-runs it after the restart.
-                    _ = stop.cancelled() => {}
-                    result = investigator.run(request) => if let Err(e) = result {
-                        tracing::error!(incident = request.incident, error = %e, "investigation failed");
-                    },
+                let mut request = request;
+                loop {
+                    tokio::select! {
+                        // Shutdown abandons the run; its timer resumes it after the restart.
+                        _ = stop.cancelled() => break,
+                        result = investigator.run(request) => if let Err(e) = result {
+                            tracing::error!(incident = id, error = %e, "investigation failed");
+                        },
+                    }
+                    let mut running = investigator.running.lock().unwrap_or_else(|p| p.into_inner());
+                    if running.get(&id) == Some(&true) {
+                        running.insert(id, false);
+                        request = Request { incident: id, refresh: true };
+                        continue;
+                    }
+                    break;
                 }
-                investigator.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&request.incident);
+                investigator.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             });
         }
     });
@@ -181,13 +211,10 @@ impl Investigator {
         } else {
             format!("inv:{id}")
         };
+        // What each source said last time: its status and its text (or, when it found
+        // nothing or failed, why), so "timed out" → "failed" counts as a change too.
         let previous: BTreeMap<String, String> = if request.refresh {
-            self.engine
-                .store
-                .context(id)?
-                .into_iter()
-                .map(|(name, v)| (name, v["text"].as_str().unwrap_or("").to_string()))
-                .collect()
+            self.engine.store.context(id)?.into_iter().map(|(name, v)| (name, cached_summary(&v))).collect()
         } else {
             BTreeMap::new()
         };
@@ -218,18 +245,31 @@ impl Investigator {
         };
         let sources_deadline = deadline.checked_sub(plan_budget).unwrap_or(started);
         let default_timeout = Duration::from_secs(config.source_timeout_secs);
-        let mut running: FuturesUnordered<_> = self
+        // Each source in its own task: one that hogs its thread cannot hold up the
+        // others, nor this loop's deadline. The tasks are aborted once we are done.
+        let tasks: Vec<tokio::task::JoinHandle<_>> = self
             .sources
             .iter()
-            .enumerate()
-            .map(|(i, (source, _))| {
+            .map(|(source, _)| {
                 let source = source.clone();
                 let incident = incident.clone();
                 let timeout = source.timeout().unwrap_or(default_timeout);
-                async move {
+                tokio::spawn(async move {
                     let start = Instant::now();
                     let result = tokio::time::timeout(timeout, source.fetch(&incident)).await;
-                    (i, result.map_err(|_| timeout), start.elapsed())
+                    (result.map_err(|_| timeout), start.elapsed())
+                })
+            })
+            .collect();
+        let aborts: Vec<tokio::task::AbortHandle> = tasks.iter().map(|t| t.abort_handle()).collect();
+        let mut running: FuturesUnordered<_> = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(i, task)| async move {
+                match task.await {
+                    Ok((result, elapsed)) => (i, result.map(Some), elapsed),
+                    // The source panicked: report it as failed, not as a crash.
+                    Err(_) => (i, Ok(None), Duration::ZERO),
                 }
             })
             .collect();
@@ -247,7 +287,16 @@ impl Investigator {
             let (name, kind) = (names[i].clone(), self.sources[i].1.clone());
             let ms = elapsed.as_millis() as u64;
             let chunk = match result {
-                Ok(Fetched::Found { text, data }) => Chunk {
+                Ok(None) => Chunk {
+                    source: name,
+                    kind,
+                    status: FetchStatus::Failed,
+                    elapsed_ms: ms,
+                    text: String::new(),
+                    data: Value::Null,
+                    note: "the source crashed (see the log)".into(),
+                },
+                Ok(Some(Fetched::Found { text, data })) => Chunk {
                     source: name,
                     kind,
                     status: FetchStatus::Ok,
@@ -256,7 +305,7 @@ impl Investigator {
                     data,
                     note: String::new(),
                 },
-                Ok(Fetched::Nothing(note)) => Chunk {
+                Ok(Some(Fetched::Nothing(note))) => Chunk {
                     source: name,
                     kind,
                     status: FetchStatus::Ok,
@@ -265,7 +314,7 @@ impl Investigator {
                     data: Value::Null,
                     note,
                 },
-                Ok(Fetched::Failed(note)) => Chunk {
+                Ok(Some(Fetched::Failed(note))) => Chunk {
                     source: name,
                     kind,
                     status: FetchStatus::Failed,
@@ -274,7 +323,7 @@ impl Investigator {
                     data: Value::Null,
                     note,
                 },
-                Ok(Fetched::Disabled(note)) => Chunk {
+                Ok(Some(Fetched::Disabled(note))) => Chunk {
                     source: name,
                     kind,
                     status: FetchStatus::Disabled,
@@ -312,6 +361,9 @@ impl Investigator {
             }
         }
         drop(running);
+        for task in aborts {
+            task.abort();
+        }
         let chunks: Vec<Chunk> = done.into_iter().flatten().collect();
 
         let mut batch = Batch::default();
@@ -319,7 +371,9 @@ impl Investigator {
         if request.refresh {
             let changed: Vec<(&Chunk, Option<String>)> = chunks
                 .iter()
-                .filter(|c| previous.get(&c.source).is_none_or(|before| *before != c.text))
+                .filter(|c| {
+                    previous.get(&c.source).is_none_or(|before| *before != cached_summary(&c.to_cache()))
+                })
                 .map(|c| (c, previous.get(&c.source).cloned()))
                 .collect();
             let message = report::refresh_message(&incident, &changed, started.elapsed());
@@ -335,7 +389,7 @@ impl Investigator {
                 if left < Duration::from_millis(500) {
                     (
                         plan::rule_based(&incident, &chunks),
-                        Author::Rules { reason: "no time left for the LLM".into() },
+                        Author::Rules { reason: "no time left for the LLM".into(), spent: None },
                     )
                 } else {
                     match plan::ask(llm.as_ref(), &self.prompt, &incident, &chunks, max_chars, left).await {
@@ -364,15 +418,16 @@ impl Investigator {
                             }
                             (
                                 plan::rule_based(&incident, &chunks),
-                                Author::Rules { reason: format!("the LLM failed: {reason}") },
+                                Author::Rules { reason: format!("the LLM failed: {reason}"), spent: usage },
                             )
                         }
                     }
                 }
             }
-            None => {
-                (plan::rule_based(&incident, &chunks), Author::Rules { reason: "no LLM configured".into() })
-            }
+            None => (
+                plan::rule_based(&incident, &chunks),
+                Author::Rules { reason: "no LLM configured".into(), spent: None },
+            ),
         };
         let message = report::plan_message(&incident, &plan, &author, &chunks, started.elapsed());
         self.engine.post_in_threads(&mut batch, &format!("{cause}:plan"), &incident, message, now);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::plan::{Author, Plan};
 use super::Chunk;
-use crate::model::{truncate_chars, FetchStatus, Incident, RichMessage};
+use crate::model::{truncate_chars, ActionKind, Button, FetchStatus, Incident, RichMessage};
 
 /// A source's line while the investigation runs.
 pub enum Progress<'a> {
@@ -80,13 +80,19 @@ pub fn plan_message(
             "written by {model} · {} in / {} out tokens · ${:.4}",
             usage.input_tokens, usage.output_tokens, usage.cost_usd
         ),
-        Author::Rules { reason } => format!("rule-based ({reason})"),
+        Author::Rules { reason, spent: None } => format!("rule-based ({reason})"),
+        Author::Rules { reason, spent: Some(usage) } => format!(
+            "rule-based ({reason}; the LLM call cost {} in / {} out tokens · ${:.4})",
+            usage.input_tokens, usage.output_tokens, usage.cost_usd
+        ),
     };
     message.footer = Some(format!(
         "sources: {} · {who} · {} · only humans act on it",
         if sources.is_empty() { "none".to_string() } else { sources.join(", ") },
         seconds(elapsed)
     ));
+    // Sources change as the incident goes on (metrics, deploys, the thread itself).
+    message.buttons = vec![Button { action: ActionKind::Refresh, incident: incident.id }];
     message
 }
 
@@ -125,5 +131,6 @@ pub fn refresh_message(
         message = message.with_section(Some(&format!("{} {}", chunk.status.mark(), chunk.source)), body);
     }
     message.footer = Some(format!("refreshed in {}", seconds(elapsed)));
+    message.buttons = vec![Button { action: ActionKind::Refresh, incident: incident.id }];
     message
 }

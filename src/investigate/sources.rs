@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::runbooks;
-use crate::config::SourceConfig;
-use crate::model::{truncate_chars, Incident, Status};
+use crate::config::{Secret, SourceConfig};
+use crate::model::{truncate_chars, Incident, Platform, Status};
 use crate::platforms::Platforms;
 use crate::store::Store;
 
@@ -104,44 +104,74 @@ pub fn build(
     Ok(out)
 }
 
-/// Fills `{{label}}`, `{{title}}`, `{{severity}}`, `{{id}}` from the incident; `encode`
-/// percent-encodes the values (for URLs). Unknown placeholders become empty.
-pub fn template(text: &str, incident: &Incident, encode: bool) -> String {
+/// Where a template's values go, which decides how they are made safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// A URL's path or query: values are percent-encoded.
+    Url,
+    /// A PromQL query, usually inside a `"…"` label matcher: values must be plain
+    /// (letters, digits, `_ . : / @ -`), since alert labels are untrusted and a quote
+    /// or a regex character would change the query.
+    PromQl,
+}
+
+/// Fills `{{label}}`, `{{title}}`, `{{severity}}`, `{{id}}` from the incident. A
+/// placeholder the incident cannot fill (a label it does not carry, a value unsafe for
+/// PromQL) is an error: a query for `instance=""` would answer about nothing.
+pub fn template(text: &str, incident: &Incident, fill: Fill) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let Some(end) = rest[start..].find("}}") else {
             out.push_str(&rest[start..]);
-            return out;
+            return Ok(out);
         };
         let key = rest[start + 2..start + end].trim();
         let value = match key {
             "title" => incident.title.clone(),
             "severity" => incident.severity.to_string(),
             "id" => incident.id.to_string(),
-            label => incident.labels.get(label).cloned().unwrap_or_default(),
+            label => incident
+                .labels
+                .get(label)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .ok_or_else(|| format!("the incident has no `{label}` label"))?,
         };
-        if encode {
-            out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-        } else {
-            out.push_str(&value.replace('\\', "\\\\").replace('"', "\\\""));
+        match fill {
+            // form_urlencoded writes a space as `+`, which only a query decodes.
+            Fill::Url => out.push_str(
+                &url::form_urlencoded::byte_serialize(value.as_bytes())
+                    .collect::<String>()
+                    .replace('+', "%20"),
+            ),
+            Fill::PromQl => {
+                let plain = value.chars().all(|c| c.is_alphanumeric() || "_.:/@-".contains(c));
+                if !plain {
+                    return Err(format!(
+                        "`{key}` = `{}` is not a plain value; not put into a PromQL query",
+                        truncate_chars(&value, 60)
+                    ));
+                }
+                out.push_str(&value);
+            }
         }
         rest = &rest[start + end + 2..];
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 /// GETs a URL with headers; the body as text, or why not. Bodies are read up to 2 MiB.
 async fn get(
     http: &reqwest::Client,
     url: &str,
-    headers: &BTreeMap<String, String>,
+    headers: &BTreeMap<String, Secret>,
 ) -> Result<String, String> {
     let mut request = http.get(url);
     for (k, v) in headers {
-        request = request.header(k, v);
+        request = request.header(k, v.expose());
     }
     let mut response = request.send().await.map_err(|e| {
         if e.is_connect() {
@@ -259,62 +289,70 @@ impl ContextSource for PastIncidents {
     fn meta(&self) -> &Meta {
         &self.meta
     }
+    /// Scans every stored incident: blocking work, so it runs off the async workers
+    /// (where it could not be interrupted by its timeout and would stall the others).
     async fn fetch(&self, incident: &Incident) -> Fetched {
-        let all = match self.store.incidents() {
-            Ok(all) => all,
-            Err(e) => return Fetched::Failed(e.to_string()),
-        };
-        let mut similar: Vec<(f32, Incident)> = all
-            .into_iter()
-            .filter(|i| i.id != incident.id && i.created_at <= incident.created_at)
-            .map(|i| (similarity(incident, &i), i))
-            .filter(|(score, _)| *score >= 0.25)
-            .collect();
-        similar.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
-        similar.truncate(self.limit);
-        if similar.is_empty() {
-            return Fetched::Nothing("no similar past incidents".into());
-        }
-        let mut text = String::new();
-        let mut data = Vec::new();
-        for (score, past) in &similar {
-            let outcome = match (past.status, &past.resolved_at, &past.resolved_by) {
-                (Status::Resolved, Some(at), Some(by)) => format!(
-                    "resolved by {} after {}",
-                    by.display(),
-                    crate::engine::lifecycle::humanize(*at - past.created_at)
-                ),
-                (status, _, _) => format!("still {status}"),
-            };
-            let notes: Vec<String> = self
-                .store
-                .timeline(past.id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|e| match e.kind {
-                    crate::model::EntryKind::Note { text } => Some(text),
-                    _ => None,
-                })
-                .collect();
-            let last_notes: Vec<String> =
-                notes.iter().rev().take(2).rev().map(|n| truncate_chars(n, 160)).collect();
-            text.push_str(&format!(
-                "#{} {} ({}, {}), {}{}\n",
-                past.id,
-                past.title,
-                past.severity,
-                past.created_at.format("%Y-%m-%d"),
-                outcome,
-                if last_notes.is_empty() {
-                    String::new()
-                } else {
-                    format!("; notes: {}", last_notes.join(" / "))
-                }
-            ));
-            data.push(serde_json::json!({"id": past.id, "title": past.title, "similarity": score, "outcome": outcome, "notes": last_notes}));
-        }
-        Fetched::Found { text, data: Value::Array(data) }
+        let (store, limit, incident) = (self.store.clone(), self.limit, incident.clone());
+        tokio::task::spawn_blocking(move || similar_incidents(store.as_ref(), limit, &incident))
+            .await
+            .unwrap_or_else(|e| Fetched::Failed(format!("the search failed: {e}")))
     }
+}
+
+fn similar_incidents(store: &dyn Store, limit: usize, incident: &Incident) -> Fetched {
+    let all = match store.incidents() {
+        Ok(all) => all,
+        Err(e) => return Fetched::Failed(e.to_string()),
+    };
+    let mut similar: Vec<(f32, Incident)> = all
+        .into_iter()
+        .filter(|i| i.id != incident.id && i.created_at <= incident.created_at)
+        .map(|i| (similarity(incident, &i), i))
+        .filter(|(score, _)| *score >= 0.25)
+        .collect();
+    similar.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
+    similar.truncate(limit);
+    if similar.is_empty() {
+        return Fetched::Nothing("no similar past incidents".into());
+    }
+    let mut text = String::new();
+    let mut data = Vec::new();
+    for (score, past) in &similar {
+        let outcome = match (past.status, &past.resolved_at, &past.resolved_by) {
+            (Status::Resolved, Some(at), Some(by)) => format!(
+                "resolved by {} after {}",
+                by.display(),
+                crate::engine::lifecycle::humanize(*at - past.created_at)
+            ),
+            (status, _, _) => format!("still {status}"),
+        };
+        let notes: Vec<String> = store
+            .timeline(past.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                crate::model::EntryKind::Note { text } => Some(text),
+                _ => None,
+            })
+            .collect();
+        let last_notes: Vec<String> =
+            notes.iter().rev().take(2).rev().map(|n| truncate_chars(n, 160)).collect();
+        text.push_str(&format!(
+            "#{} {} ({}, {}), {}{}\n",
+            past.id,
+            past.title,
+            past.severity,
+            past.created_at.format("%Y-%m-%d"),
+            outcome,
+            if last_notes.is_empty() {
+                String::new()
+            } else {
+                format!("; notes: {}", last_notes.join(" / "))
+            }
+        ));
+        data.push(serde_json::json!({"id": past.id, "title": past.title, "similarity": score, "outcome": outcome, "notes": last_notes}));
+    }
+    Fetched::Found { text, data: Value::Array(data) }
 }
 
 // --- http ---------------------------------------------------------------------------
@@ -324,7 +362,7 @@ struct HttpGet {
     http: reqwest::Client,
     url: String,
     json_path: String,
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
 }
 
 #[async_trait]
@@ -333,7 +371,10 @@ impl ContextSource for HttpGet {
         &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
-        let url = template(&self.url, incident, true);
+        let url = match template(&self.url, incident, Fill::Url) {
+            Ok(url) => url,
+            Err(why) => return Fetched::Disabled(why),
+        };
         let body = match get(&self.http, &url, &self.headers).await {
             Ok(body) => body,
             Err(e) => return Fetched::Failed(e),
@@ -362,7 +403,7 @@ struct Prometheus {
     http: reqwest::Client,
     base_url: String,
     queries: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
 }
 
 /// `metric{a="b"} = 1.23` lines from an instant query's result, at most five.
@@ -399,8 +440,15 @@ impl ContextSource for Prometheus {
         let mut text = String::new();
         let mut data = serde_json::Map::new();
         let mut failures = Vec::new();
+        let mut skipped = Vec::new();
         for (name, query) in &self.queries {
-            let query = template(query, incident, false);
+            let query = match template(query, incident, Fill::PromQl) {
+                Ok(q) => q,
+                Err(why) => {
+                    skipped.push(format!("{name}: {why}"));
+                    continue;
+                }
+            };
             let url = format!(
                 "{}/api/v1/query?query={}",
                 self.base_url,
@@ -426,7 +474,10 @@ impl ContextSource for Prometheus {
         if data.is_empty() && !failures.is_empty() {
             return Fetched::Failed(failures.join("; "));
         }
-        for f in failures {
+        if data.is_empty() && !skipped.is_empty() {
+            return Fetched::Disabled(skipped.join("; "));
+        }
+        for f in failures.iter().chain(&skipped) {
             text.push_str(&format!("{f}\n"));
         }
         Fetched::Found { text, data: Value::Object(data) }
@@ -450,6 +501,10 @@ impl ContextSource for ChannelHistory {
         let Some(thread) = incident.threads.first() else {
             return Fetched::Disabled("the incident has no chat thread".into());
         };
+        if matches!(thread.platform, Platform::Telegram | Platform::Console) {
+            // Telegram's Bot API has no way to read earlier messages.
+            return Fetched::Disabled(format!("{} keeps no readable chat history", thread.platform));
+        }
         let Some(platform) = self.platforms.get(thread.platform) else {
             return Fetched::Disabled(format!("{} is not connected", thread.platform));
         };
@@ -477,7 +532,7 @@ struct Deploys {
     meta: Meta,
     http: reqwest::Client,
     url: String,
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
     limit: usize,
 }
 
@@ -521,7 +576,10 @@ impl ContextSource for Deploys {
         &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
-        let url = template(&self.url, incident, true);
+        let url = match template(&self.url, incident, Fill::Url) {
+            Ok(url) => url,
+            Err(why) => return Fetched::Disabled(why),
+        };
         let body = match get(&self.http, &url, &self.headers).await {
             Ok(body) => body,
             Err(e) => return Fetched::Failed(e),
@@ -562,10 +620,30 @@ mod tests {
     #[test]
     fn templates_fill_labels_and_encode_urls() {
         assert_eq!(
-            template("http://x/health?host={{instance}}&id={{id}}&t={{title}}{{missing}}", &incident(), true),
-            "http://x/health?host=prod-db-01%3A9100&id=7&t=db+down"
+            template("http://x/health/{{title}}?host={{instance}}&id={{id}}", &incident(), Fill::Url)
+                .unwrap(),
+            "http://x/health/db%20down?host=prod-db-01%3A9100&id=7"
         );
-        assert_eq!(template("up{job=\"{{job}}\"}", &incident(), false), "up{job=\"node \\\"exporter\\\"\"}");
+        assert_eq!(
+            template("http://x/{{missing}}", &incident(), Fill::Url).unwrap_err(),
+            "the incident has no `missing` label"
+        );
+    }
+
+    #[test]
+    fn alert_labels_cannot_rewrite_a_promql_query() {
+        assert_eq!(
+            template("up{instance=\"{{instance}}\"}", &incident(), Fill::PromQl).unwrap(),
+            "up{instance=\"prod-db-01:9100\"}"
+        );
+        // A quote would close the matcher; `.*` in a regex matcher would match all.
+        let mut evil = incident();
+        evil.labels.insert("job".into(), "x\"} or vector(1) or up{a=\"".into());
+        evil.labels.insert("pod".into(), ".*".into());
+        assert!(template("up{job=\"{{job}}\"}", &evil, Fill::PromQl)
+            .unwrap_err()
+            .contains("not a plain value"));
+        assert!(template("up{pod=~\"{{pod}}\"}", &evil, Fill::PromQl).is_err());
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub struct Console {
     user: String,
     out: Mutex<Box<dyn Write + Send>>,
     next_id: AtomicU64,
+    /// Where the id counter is kept between sessions on a persistent data directory:
+    /// ids name threads and events, and a second session starting again at 1 would
+    /// land in the first session's threads and be taken for its duplicates.
+    ids_file: Option<std::path::PathBuf>,
     state: Mutex<State>,
 }
 
@@ -109,12 +113,29 @@ impl Console {
             user: user.to_string(),
             out: Mutex::new(out),
             next_id: AtomicU64::new(1),
+            ids_file: None,
             state: Mutex::new(State { buttons: HashMap::new(), next_button: 1 }),
         }
     }
 
+    /// Continues the ids of earlier sessions kept in `dir` (the `--data-dir`).
+    pub fn keep_ids_in(mut self, dir: &std::path::Path) -> Self {
+        let file = dir.join("console-ids");
+        let next =
+            std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
+        self.next_id = AtomicU64::new(next.max(1));
+        self.ids_file = Some(file);
+        self
+    }
+
     fn id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::SeqCst)
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        if let Some(file) = &self.ids_file {
+            if let Err(e) = std::fs::write(file, (id + 1).to_string()) {
+                tracing::warn!(file = %file.display(), error = %e, "console: cannot keep the id counter");
+            }
+        }
+        id
     }
 
     fn print(&self, text: &str) {
@@ -272,5 +293,14 @@ mod tests {
         let event = console.event(Line::Press(4)).unwrap();
         assert_eq!(event.kind, InboundKind::Action { action: ActionKind::Resolve, incident: 3 });
         assert!(console.event(Line::Press(9)).is_none());
+    }
+
+    #[test]
+    fn a_second_session_on_the_same_data_continues_the_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Console::new(Box::new(std::io::sink()), "alice").keep_ids_in(dir.path());
+        assert_eq!((first.id(), first.id()), (1, 2));
+        let second = Console::new(Box::new(std::io::sink()), "alice").keep_ids_in(dir.path());
+        assert_eq!(second.id(), 3, "no thread or event id of the first session is reused");
     }
 }

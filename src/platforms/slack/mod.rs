@@ -45,6 +45,20 @@ pub struct Slack {
     names: Mutex<HashMap<String, String>>,
 }
 
+/// slack-morphism's hyper connector has no request timeout, and the Slack outbox sends
+/// one entry at a time: without a bound, one hung request would hold every message.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A Web API call, bounded by [`CALL_TIMEOUT`], its error as what the outbox should do.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, SlackClientError>>,
+) -> Result<T, SendError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(map_error),
+        Err(_) => Err(SendError::Transport(format!("Slack did not answer within {CALL_TIMEOUT:?}"))),
+    }
+}
+
 fn token(value: &str) -> SlackApiToken {
     SlackApiToken::new(SlackApiTokenValue(value.to_string()))
 }
@@ -126,7 +140,7 @@ impl Slack {
     async fn learn_identity(&self, ctx: &InboundContext) -> anyhow::Result<()> {
         let mut delay = Duration::from_millis(500);
         loop {
-            match self.client.open_session(&self.bot_token).auth_test().await {
+            match bounded(self.client.open_session(&self.bot_token).auth_test()).await {
                 Ok(me) => {
                     let mut guard = self.me.write().unwrap_or_else(|p| p.into_inner());
                     guard.user_id = Some(me.user_id.to_string());
@@ -134,7 +148,7 @@ impl Slack {
                     tracing::info!(team = %me.team, user = %me.user_id, mode = ?self.config.mode, "slack: connected");
                     return Ok(());
                 }
-                Err(e) => match map_error(e) {
+                Err(e) => match e {
                     SendError::Unauthorized | SendError::Rejected { .. } => {
                         anyhow::bail!("slack: auth.test refused the bot token; check slack.bot_token")
                     }
@@ -282,8 +296,7 @@ impl ChatPlatform for Slack {
         if let Some(thread) = thread {
             request = request.with_thread_ts(SlackTs(thread.to_string()));
         }
-        let response =
-            self.client.open_session(&self.bot_token).chat_post_message(&request).await.map_err(map_error)?;
+        let response = bounded(self.client.open_session(&self.bot_token).chat_post_message(&request)).await?;
         Ok(MessageRef {
             platform: Platform::Slack,
             channel: response.channel.to_string(),
@@ -297,7 +310,7 @@ impl ChatPlatform for Slack {
             render::content(message),
             SlackTs(target.id.clone()),
         );
-        self.client.open_session(&self.bot_token).chat_update(&request).await.map_err(map_error)?;
+        bounded(self.client.open_session(&self.bot_token).chat_update(&request)).await?;
         Ok(())
     }
 
@@ -313,8 +326,7 @@ impl ChatPlatform for Slack {
         if let Some(thread) = &to.thread {
             request = request.with_thread_ts(SlackTs(thread.clone()));
         }
-        match self.client.open_session(&self.bot_token).chat_post_ephemeral(&request).await.map_err(map_error)
-        {
+        match bounded(self.client.open_session(&self.bot_token).chat_post_ephemeral(&request)).await {
             Ok(_) => Ok(()),
             // Not in the channel (a DM, a private channel): the response_url still works.
             Err(SendError::Rejected { reason }) => match &to.handle.token {
@@ -333,25 +345,37 @@ impl ChatPlatform for Slack {
     ) -> Result<Vec<ChatLine>, SendError> {
         let limit = limit.clamp(1, 200) as u16;
         let session = self.client.open_session(&self.bot_token);
-        let mut messages = match thread {
+        let messages = match thread {
+            // Replies come oldest first, a page at a time: keep the report that started
+            // the thread and the newest messages, which say where things stand.
             Some(ts) => {
-                let request = SlackApiConversationsRepliesRequest::new(
+                let mut request = SlackApiConversationsRepliesRequest::new(
                     SlackChannelId(channel.to_string()),
                     SlackTs(ts.to_string()),
                 )
-                .with_limit(limit);
-                session.conversations_replies(&request).await.map_err(map_error)?.messages
+                .with_limit(200);
+                let mut all = Vec::new();
+                for _ in 0..MAX_HISTORY_PAGES {
+                    let page = bounded(session.conversations_replies(&request)).await?;
+                    all.extend(page.messages);
+                    let next = page.response_metadata.and_then(|m| m.next_cursor).filter(|c| !c.0.is_empty());
+                    match next {
+                        Some(cursor) if page.has_more != Some(false) => request = request.with_cursor(cursor),
+                        _ => break,
+                    }
+                }
+                newest_with_first(all, limit as usize)
             }
             None => {
                 let request = SlackApiConversationsHistoryRequest::new()
                     .with_channel(SlackChannelId(channel.to_string()))
                     .with_limit(limit);
-                let mut messages = session.conversations_history(&request).await.map_err(map_error)?.messages;
+                let mut messages = bounded(session.conversations_history(&request)).await?.messages;
+                messages.truncate(limit as usize);
                 messages.reverse(); // history is newest first
                 messages
             }
         };
-        messages.truncate(limit as usize);
         Ok(messages
             .into_iter()
             .map(|m| ChatLine {
@@ -395,6 +419,20 @@ impl Slack {
     }
 }
 
+/// How many pages of 200 replies a thread's history reads at most.
+const MAX_HISTORY_PAGES: usize = 5;
+
+/// The first message (the report that opened the thread) and the newest `limit - 1`.
+fn newest_with_first<T>(mut messages: Vec<T>, limit: usize) -> Vec<T> {
+    if messages.len() <= limit.max(1) {
+        return messages;
+    }
+    let tail = messages.split_off(messages.len() - (limit.max(1) - 1));
+    messages.truncate(1);
+    messages.extend(tail);
+    messages
+}
+
 /// Slack's errors, as what the outbox should do about them.
 fn map_error(error: SlackClientError) -> SendError {
     match error {
@@ -417,5 +455,18 @@ fn map_error(error: SlackClientError) -> SendError {
             s => SendError::Rejected { reason: format!("HTTP {s}") },
         },
         other => SendError::Transport(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newest_with_first;
+
+    #[test]
+    fn a_long_thread_keeps_its_report_and_its_newest_messages() {
+        let thread: Vec<u32> = (1..=10).collect();
+        assert_eq!(newest_with_first(thread.clone(), 4), vec![1, 8, 9, 10]);
+        assert_eq!(newest_with_first(thread.clone(), 10), thread);
+        assert_eq!(newest_with_first(thread, 1), vec![1]);
     }
 }

@@ -35,6 +35,13 @@ fn person(user: &str) -> Person {
     Person::new("slack", user, None)
 }
 
+/// Our own posts, which must never come back in as chat (a loop).
+fn is_mine(sender: &slack_morphism::prelude::SlackMessageSender, me: &Me) -> bool {
+    let bot = sender.bot_id.as_ref().is_some_and(|b| me.bot_id.as_deref() == Some(b.as_ref()));
+    let user = sender.user.as_ref().is_some_and(|u| me.user_id.as_deref() == Some(u.as_ref()));
+    bot || user
+}
+
 fn message_keys(event_id: &str, channel: &str, ts: &str) -> Vec<String> {
     vec![format!("slack:event:{event_id}"), format!("slack:msg:{channel}:{ts}")]
 }
@@ -44,6 +51,9 @@ pub fn push_event(callback: &SlackPushEventCallback, me: &Me, now: DateTime<Utc>
     let event_id = callback.event_id.to_string();
     match &callback.event {
         SlackEventCallbackBody::AppMention(mention) => {
+            if me.user_id.as_deref() == Some(mention.user.as_ref()) {
+                return None;
+            }
             let channel = mention.channel.to_string();
             let ts = mention.origin.ts.to_string();
             let text = mention.content.text.clone().unwrap_or_default();
@@ -63,14 +73,28 @@ pub fn push_event(callback: &SlackPushEventCallback, me: &Me, now: DateTime<Utc>
             })
         }
         SlackEventCallbackBody::Message(message) => {
-            // Edits, joins, bot posts (ours included) and other subtypes are not chat.
-            if message.subtype.as_ref().is_some_and(|s| *s != SlackMessageEventType::ThreadBroadcast)
-                || message.sender.bot_id.is_some()
-                || message.hidden == Some(true)
-            {
+            // Edits, joins and other subtypes are not chat; a reply with a screenshot
+            // (file_share) and a legacy integration's post (bot_message) are.
+            let chat = match &message.subtype {
+                None => true,
+                Some(s) => matches!(
+                    s,
+                    SlackMessageEventType::ThreadBroadcast
+                        | SlackMessageEventType::FileShare
+                        | SlackMessageEventType::BotMessage
+                ),
+            };
+            if !chat || message.hidden == Some(true) || is_mine(&message.sender, me) {
                 return None;
             }
-            let user = message.sender.user.as_ref()?.to_string();
+            // Other apps (an Alertmanager or CI integration) count: their mentions are
+            // classified like anyone's, their thread replies are notes.
+            let from_integration = message.sender.bot_id.is_some();
+            let user = match (&message.sender.user, &message.sender.bot_id) {
+                (Some(user), _) => user.to_string(),
+                (None, Some(bot)) => bot.to_string(),
+                (None, None) => return None,
+            };
             let channel = message.origin.channel.as_ref()?.to_string();
             let ts = message.origin.ts.to_string();
             let thread = message.origin.thread_ts.as_ref().map(|t| t.to_string()).filter(|t| *t != ts);
@@ -78,7 +102,7 @@ pub fn push_event(callback: &SlackPushEventCallback, me: &Me, now: DateTime<Utc>
             let direct = message.origin.channel_type.as_ref().is_some_and(|t| t.to_string() == "im");
             let mentions_me = me.user_id.as_ref().is_some_and(|id| text.contains(&format!("<@{id}>")));
             let kind = if direct || mentions_me {
-                InboundKind::Mention { text, alert_channel: false, from_integration: false }
+                InboundKind::Mention { text, alert_channel: false, from_integration }
             } else if thread.is_some() {
                 InboundKind::ThreadReply { text }
             } else {
@@ -92,7 +116,11 @@ pub fn push_event(callback: &SlackPushEventCallback, me: &Me, now: DateTime<Utc>
                     channel,
                     thread,
                     message_id: Some(ts),
-                    user: person(&user),
+                    user: Person::new(
+                        "slack",
+                        &user,
+                        message.sender.username.clone().filter(|_| from_integration),
+                    ),
                     kind,
                     reply: ReplyHandle::default(),
                     received_at: now,
@@ -239,6 +267,25 @@ mod tests {
         let edited = r#"{"team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev5","event_time":1700000001,
             "event":{"type":"message","subtype":"message_changed","hidden":true,"ts":"1700000001.000500","channel":"C1"}}"#;
         assert_eq!(push_event(&push(edited), &me(), now()), None);
+    }
+
+    #[test]
+    fn other_apps_and_screenshots_count_but_we_never_hear_ourselves() {
+        let integration = r#"{"team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev7","event_time":1700000001,
+            "event":{"type":"message","subtype":"bot_message","bot_id":"B0AM","username":"Alertmanager","text":"<@U0BOT> [FIRING:1] HighErrorRate checkout","ts":"1700000001.000700","channel":"C1"}}"#;
+        let got = push_event(&push(integration), &me(), now()).unwrap();
+        assert!(matches!(got.event.kind, InboundKind::Mention { from_integration: true, .. }), "{got:?}");
+        assert_eq!(got.event.user.display(), "Alertmanager");
+
+        let screenshot = r#"{"team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev8","event_time":1700000001,
+            "event":{"type":"message","subtype":"file_share","user":"U2","text":"this is what customers see","ts":"1700000001.000800","thread_ts":"1700000000.000100","channel":"C1"}}"#;
+        let got = push_event(&push(screenshot), &me(), now()).unwrap();
+        assert_eq!(got.event.kind, InboundKind::ThreadReply { text: "this is what customers see".into() });
+
+        // Our own post, as a modern app (user + bot_id, no subtype): dropped.
+        let ours = r#"{"team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev9","event_time":1700000001,
+            "event":{"type":"message","user":"U0BOT","bot_id":"B0BOT","text":"<@U0BOT> card","ts":"1700000001.000900","thread_ts":"1700000000.000100","channel":"C1"}}"#;
+        assert_eq!(push_event(&push(ours), &me(), now()), None);
     }
 
     #[test]
