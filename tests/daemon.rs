@@ -147,10 +147,27 @@ async fn alerts_open_repeat_clear_and_survive_a_restart() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
     assert!(table.contains("Disk almost full on prod-db-01") && table.contains("resolved"), "{table}");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(args)
+            .args(["--server", &daemon.base])
+            .env("WARROOM_API_TOKEN", TOKEN)
+            .current_dir(dir.path()) // where ./config.toml is the test's own
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let open: Value =
+        serde_json::from_str(&cli(&["incidents", "list", "--status", "open", "--json"])).unwrap();
+    assert_eq!(open.as_array().map(|a| a.iter().map(|i| i["id"].clone()).collect()), Some(vec![json!(2)]));
+    let shown = cli(&["incidents", "show", "#1"]);
+    assert!(shown.contains("#1 Disk almost full on prod-db-01"), "{shown}");
+    assert!(shown.contains("alert cleared") && shown.contains("status open → resolved"), "{shown}");
 
-    // SIGTERM: a clean exit. Then a restart on the same data directory.
+    // SIGINT (Ctrl-C): a clean exit. Then a restart on the same data directory.
     let before = snapshot(&daemon).await;
-    assert!(daemon.terminate().success(), "exit 0 on SIGTERM");
+    assert!(daemon.signal("INT").success(), "exit 0 on SIGINT");
     let daemon = Daemon::start(&config, &data, &env);
     assert_eq!(snapshot(&daemon).await, before, "everything survived the restart");
 
@@ -228,12 +245,46 @@ async fn bad_requests_get_a_reason_and_change_nothing() {
     assert_eq!(body[0]["title"], "Nightly backup failed");
 }
 
+/// An alert storm is not refused (Alertmanager would drop the lot); odd requests get
+/// JSON reasons; the bot starting an investigation does not count as acknowledging.
+#[tokio::test]
+async fn storms_odd_requests_and_what_the_bot_may_not_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path()), &dir.path().join("data"), &[("TEST_API_TOKEN", TOKEN)]);
+    let alerts: Vec<Value> = (0..520)
+        .map(|n| {
+            json!({"status": if n < 40 { "resolved" } else { "firing" }, "labels": {"alertname": format!("Node{n}Down")},
+                   "annotations": {"summary": format!("node-{n} is down")}, "fingerprint": format!("fp{n}")})
+        })
+        .collect();
+    let storm = json!({"version": "4", "status": "firing", "alerts": alerts}).to_string();
+    let (status, report) = post(&daemon, "/webhooks/alertmanager", storm).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["opened"].as_array().unwrap().len(), 480, "every firing alert opened");
+    assert_eq!(report["dropped"], 20, "resolved ones were left out first");
+
+    let (status, body) = api(&daemon, reqwest::Method::GET, "/api/incidents?limit=lots", None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
+    let (status, body) = api(&daemon, reqwest::Method::DELETE, "/api/incidents/1", None).await;
+    assert_eq!(status, 405);
+    assert!(body["error"].as_str().unwrap().contains("DELETE"), "{body}");
+
+    let bot = json!({"status": "investigating", "actor": {"type": "bot"}});
+    let (status, body) = api(&daemon, reqwest::Method::POST, "/api/incidents/1/status", Some(bot)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "investigating");
+    assert_eq!(body.get("acked_by"), None, "the bot is nobody's acknowledgement: escalation goes on");
+}
+
 #[tokio::test]
 async fn health_and_readiness() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&config(dir.path()), &dir.path().join("data"), &[]);
     assert_eq!(client().get(daemon.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client().get(daemon.url("/readyz")).send().await.unwrap().status(), 200);
+    let ready = client().get(daemon.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap(), json!({"ready": true, "platforms": {}}));
     let metrics = client().get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("warroom_incidents{status=\"open\"} 0"), "{metrics}");
     // Without api.token, reads work and writes are refused.

@@ -223,6 +223,144 @@ async fn refresh_reruns_the_sources_and_says_what_changed() {
     );
 }
 
+/// The plan's own Refresh button works, and a refresh asked for while the first
+/// investigation is still running is neither lost nor run on top of it.
+#[tokio::test]
+async fn a_refresh_asked_during_the_investigation_follows_the_plan_and_the_button_refreshes() {
+    let slack = FakeSlack::start().await;
+    let sources = support::sources::start().await;
+    let app = start(&slack, "", &sources, 4).await;
+    let incident = open(&app, "disk full on prod-db-01", "");
+    // The investigation is under way (the slow source holds it for a second)…
+    let card = slack
+        .wait("the progress message", |v| {
+            let card = v.top_level(ALERTS).into_iter().next()?.clone();
+            let thread = v.thread(ALERTS, &card.ts);
+            thread.iter().any(|m| m.visible().contains("Investigating")).then_some(card)
+        })
+        .await;
+    // …when alice asks for a refresh.
+    slack.deliver_slash_command("env-r", "U1", ALERTS, &format!("refresh {}", incident.id));
+    let refreshes = |v: &support::slack::FakeView| -> Vec<Posted> {
+        v.thread(ALERTS, &card.ts)
+            .into_iter()
+            .filter(|m| m.visible().contains("What changed") || m.visible().contains("Refreshed context"))
+            .cloned()
+            .collect()
+    };
+    let first = slack.wait("the refresh after the plan", |v| refreshes(v).first().cloned()).await;
+    let (_, plan) = plan_in_thread(&slack).await;
+    assert!(plan.ts < first.ts, "the plan came first, the refresh after it");
+    assert_eq!(plan.buttons(), vec![format!("refresh:{}", incident.id)]);
+    app.settle().await;
+    assert_eq!(slack.view().messages.iter().filter(|m| m.visible().contains("Response plan")).count(), 1);
+
+    // Pressing the plan's Refresh button gathers context once more.
+    slack.press("env-b", "U1", "alice", &plan, &format!("refresh:{}", incident.id));
+    slack.wait("a second refresh report", |v| (refreshes(v).len() == 2).then_some(())).await;
+}
+
+/// A restart in the middle of an investigation: the plan still comes, at once after
+/// the restart, and the progress message is edited, not posted again.
+#[tokio::test]
+async fn an_investigation_interrupted_by_a_restart_resumes_at_once() {
+    let slack = FakeSlack::start().await;
+    let sources = support::sources::start().await;
+    let mut app = start(&slack, "", &sources, 4).await;
+    let incident = open(&app, "disk full on prod-db-01", "");
+    slack
+        .wait("the progress message", |v| {
+            v.messages.iter().any(|m| m.visible().contains("Investigating")).then_some(())
+        })
+        .await;
+    app.restart().await;
+    slack.wait_connections(2).await;
+    // Without resuming, the investigation's lease would only fire a minute from now.
+    let (progress, plan) = plan_in_thread(&slack).await;
+    assert!(plan.visible().contains("Free space that is safe to free"));
+    app.settle().await;
+    let progress_posts = slack
+        .view()
+        .messages
+        .iter()
+        .filter(|m| m.visible().contains("sources)"))
+        .map(|m| m.ts.clone())
+        .count();
+    assert_eq!(progress_posts, 1, "one progress message, edited: {:?}", progress.ts);
+    assert!(app
+        .store()
+        .timers()
+        .unwrap()
+        .iter()
+        .all(|t| t.incident != incident.id || t.kind != warroom::store::TimerKind::Investigate));
+}
+
+/// The incident's own thread is context too, newest messages kept, and what reaches the
+/// model is redacted: credentials in URLs and the secrets of warroom's own config.
+#[tokio::test]
+async fn the_thread_reaches_the_llm_with_secrets_redacted() {
+    let slack = FakeSlack::start().await;
+    let llm = FakeLlm::start().await;
+    llm.always(Reply::Text(plan_json()));
+    let sources = support::sources::start().await;
+    let thread = "1700000000.000100";
+    slack.seed_reply("C0OPS", thread, "primary at 100% CPU since 01:58");
+    slack.seed_reply("C0OPS", thread, "tried DATABASE_URL=postgres://admin:hunter2hunter2@db-1:5432/app");
+    slack.seed_reply("C0OPS", thread, "curl -H 'Authorization: Bearer s3cr3t-status-token-xyz' works");
+    let _app = TestApp::start(&format!(
+        r#"
+[slack]
+bot_token = "xoxb-1234567890-test"
+app_token = "xapp-1-A1-1-test"
+api_url = "{slack}"
+socket_connections = 1
+{llm}
+[investigate]
+enabled = true
+deadline_secs = 6
+[[investigate.sources]]
+type = "channel_history"
+[[investigate.sources]]
+type = "http"
+name = "status"
+url = "{sources}/health"
+json_path = "status.indicator"
+headers = {{ Authorization = "Bearer s3cr3t-status-token-xyz" }}
+"#,
+        slack = slack.api_url,
+        llm = llm_config(&llm),
+    ))
+    .await;
+    slack.wait_connections(1).await;
+    slack.deliver_event(
+        "env-1",
+        "Ev1",
+        support::slack::app_mention(
+            "U1",
+            "C0OPS",
+            thread,
+            None,
+            "<@U0BOT> orders db is timing out, checkout failing",
+        ),
+    );
+    slack
+        .wait("the plan", |v| {
+            v.thread("C0OPS", thread).iter().any(|m| m.visible().contains("Response plan")).then_some(())
+        })
+        .await;
+    let prompt = llm
+        .seen()
+        .into_iter()
+        .map(|s| s.user())
+        .find(|u| u.contains("<incident>"))
+        .expect("the plan's prompt");
+    assert!(prompt.contains("<source name=\"channel_history\" status=\"ok\">"), "{prompt}");
+    assert!(prompt.contains("primary at 100% CPU since 01:58"), "{prompt}");
+    assert!(!prompt.contains("hunter2hunter2"), "URL password redacted: {prompt}");
+    assert!(!prompt.contains("s3cr3t-status-token-xyz"), "the configured header secret redacted: {prompt}");
+    assert!(prompt.contains("status.indicator = major"), "the http source used its header: {prompt}");
+}
+
 mod discord {
     use super::*;
     use support::discord::FakeDiscord;

@@ -405,6 +405,25 @@ api_url = "{}"
         .await;
         let (status, _) = send(&app, "/slack/interactivity", &form, now, "wrong").await;
         assert_eq!(status, 401);
+
+        // A signed button press (form field `payload`) resolves, attributed to bob.
+        let card = fake.view().card_in(OPS, "1700000000.000100").cloned().unwrap();
+        let press = support::slack::block_action(
+            "U2",
+            "bob",
+            &card,
+            "resolve:1",
+            &format!("{}/response/2", fake.base),
+            "press-1",
+        );
+        let form = serde_urlencoded::to_string([("payload", press.to_string())]).unwrap();
+        let (status, _) = send(&app, "/slack/interactivity", &form, now, SECRET).await;
+        assert_eq!(status, 200);
+        let resolved = support::eventually(Duration::from_secs(10), "the press to apply", || async {
+            app.store().incident(1).unwrap().filter(|i| i.status == Status::Resolved)
+        })
+        .await;
+        assert_eq!(resolved.resolved_by.unwrap().display(), "bob");
     }
 }
 
@@ -446,4 +465,148 @@ async fn pages_and_escalations_really_mention_the_people_configured() {
         })
         .await;
     assert!(escalation.text.starts_with("<!subteam^S0LEADS> "), "{}", escalation.text);
+}
+
+/// Operators write channel names; Slack answers with ids. Cards go to the channel for
+/// their severity, replies there are notes, and an alert that clears and fires again
+/// is said out loud in its thread.
+#[tokio::test]
+async fn alerts_go_to_named_channels_by_severity_and_a_refire_is_announced() {
+    const PAGER: &str = "C0PAGER";
+    let fake = FakeSlack::start().await;
+    fake.add_channel("#alerts", ALERTS);
+    fake.add_channel("#pager", PAGER);
+    let app = TestApp::start(&format!(
+        r##"
+[slack]
+bot_token = "xoxb-1234567890-test"
+app_token = "xapp-1-A1-1-test"
+api_url = "{}"
+alert_channel = "#alerts"
+socket_connections = 1
+[slack.severity_channels]
+critical = "#pager"
+"##,
+        fake.api_url
+    ))
+    .await;
+    fake.wait_connections(1).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let firing = include_str!("fixtures/alertmanager-firing.json");
+    client.post(app.url("/webhooks/alertmanager")).body(firing).send().await.unwrap();
+
+    // The critical disk alert pages #pager; the error-rate alert goes to #alerts.
+    let disk = fake.wait("the disk card in #pager", |v| v.top_level(PAGER).first().cloned().cloned()).await;
+    assert!(disk.visible().contains("Disk almost full") && disk.visible().contains("🔥 firing"));
+    let errors =
+        fake.wait("the 5xx card in #alerts", |v| v.top_level(ALERTS).first().cloned().cloned()).await;
+    assert!(errors.visible().contains("HighErrorRate"));
+    app.settle().await;
+    assert_eq!(app.store().incident(1).unwrap().unwrap().threads[0].channel, PAGER, "bound under the id");
+
+    // A reply in #pager's thread is a note on #1 (the event carries the channel id).
+    fake.deliver_event("env-1", "Ev1", thread_message("U1", PAGER, "1700000100.900000", &disk.ts, "on it"));
+    fake.wait_ack("env-1").await;
+    app.settle().await;
+    assert!(app.timeline(1).iter().any(|e| e.kind == EntryKind::Note { text: "on it".into() }));
+
+    // The disk alert clears: the card says so and a human is asked to resolve.
+    let resolved = include_str!("fixtures/alertmanager-resolved.json");
+    client.post(app.url("/webhooks/alertmanager")).body(resolved).send().await.unwrap();
+    fake.wait("the question", |v| {
+        v.thread(PAGER, &disk.ts).into_iter().find(|m| m.visible().contains("cleared")).map(|_| ())
+    })
+    .await;
+    let card = fake
+        .wait("the card to say cleared", |v| {
+            v.messages.iter().find(|m| m.ts == disk.ts && m.visible().contains("✅ cleared at")).cloned()
+        })
+        .await;
+    assert_eq!(card.buttons().len(), 4, "still open, all four buttons");
+
+    // …and fires again before anyone resolved: whoever was about to press Resolve hears it.
+    let refire = firing.replace("2026-11-23T01:58:00Z", "2026-11-23T03:10:00Z");
+    client.post(app.url("/webhooks/alertmanager")).body(refire.clone()).send().await.unwrap();
+    let line = fake
+        .wait("the refire line", |v| {
+            v.thread(PAGER, &disk.ts).into_iter().find(|m| m.text.contains("firing again")).cloned()
+        })
+        .await;
+    assert!(line.text.contains("The alert for #1 is firing again"), "{}", line.text);
+    app.settle().await;
+    // Alertmanager re-sending the same notification later is no news.
+    client.post(app.url("/webhooks/alertmanager")).body(refire).send().await.unwrap();
+    app.settle().await;
+    let lines =
+        fake.view().thread(PAGER, &disk.ts).iter().filter(|m| m.text.contains("firing again")).count();
+    assert_eq!(lines, 1);
+    assert_eq!(app.store().incident(1).unwrap().unwrap().status, Status::Open, "the bot changed nothing");
+}
+
+#[tokio::test]
+async fn a_mention_inside_an_incident_thread_is_a_note_not_a_new_incident() {
+    let fake = FakeSlack::start().await;
+    let app = start(&fake, "").await;
+    fake.deliver_event(
+        "env-1",
+        "Ev1",
+        app_mention("U1", OPS, "1700000000.000100", None, "<@U0BOT> payments are failing for everyone"),
+    );
+    fake.wait("the card", |v| v.card_in(OPS, "1700000000.000100").cloned()).await;
+    // In the thread, bob mentions the bot with more symptoms.
+    fake.deliver_event(
+        "env-2",
+        "Ev2",
+        app_mention(
+            "U2",
+            OPS,
+            "1700000000.000500",
+            Some("1700000000.000100"),
+            "<@U0BOT> also seeing 502s from the gateway",
+        ),
+    );
+    fake.wait_ack("env-2").await;
+    app.settle().await;
+    assert_eq!(app.incidents().len(), 1, "no second incident");
+    assert!(app
+        .timeline(1)
+        .iter()
+        .any(|e| e.kind == EntryKind::Note { text: "also seeing 502s from the gateway".into() }));
+}
+
+/// A refused token stops Slack for good: the operator sees it in /readyz and /metrics,
+/// not only in one log line.
+#[tokio::test]
+async fn a_refused_token_shows_in_readyz_and_metrics() {
+    let fake = FakeSlack::start().await;
+    fake.fail_next("auth.test", Fault::Error("invalid_auth"));
+    let app = TestApp::start(&format!(
+        "[slack]\nbot_token = \"xoxb-revoked\"\napp_token = \"xapp-1-A1-1-test\"\napi_url = \"{}\"\n",
+        fake.api_url
+    ))
+    .await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let ready = support::eventually(Duration::from_secs(10), "slack to be reported as failed", || async {
+        let response = client.get(app.url("/readyz")).send().await.ok()?;
+        let body: serde_json::Value = response.json().await.ok()?;
+        let failed = body["platforms"]["slack"].as_str().is_some_and(|s| s != "up");
+        failed.then_some(body)
+    })
+    .await;
+    assert_eq!(ready["ready"], true, "webhooks still work: warroom stays ready");
+    assert!(ready["platforms"]["slack"].as_str().unwrap().contains("slack.bot_token"), "{ready}");
+    let metrics = client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("warroom_platform_up{platform=\"slack\"} 0"), "{metrics}");
+    assert!(fake.view().calls_to("apps.connections.open").is_empty(), "no socket with a refused token");
+}
+
+/// The socket is opened with the app-level token, the Web API called with the bot token.
+#[tokio::test]
+async fn each_token_goes_where_it_belongs() {
+    let fake = FakeSlack::start().await;
+    let _app = start(&fake, "").await;
+    let view = fake.view();
+    let auth = |method: &str| view.calls_to(method).first().and_then(|c| c.auth.clone());
+    assert_eq!(auth("apps.connections.open").as_deref(), Some("Bearer xapp-1-A1-1-test"));
+    assert_eq!(auth("auth.test").as_deref(), Some("Bearer xoxb-1234567890-test"));
 }

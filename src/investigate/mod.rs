@@ -95,10 +95,47 @@ struct Investigator {
     sources: Vec<(Arc<dyn ContextSource>, String)>,
     llm: Option<Arc<dyn LlmClient>>,
     prompt: String,
-    /// Incidents being investigated right now, each with whether a refresh was asked
-    /// for meanwhile (it runs as soon as the current run ends; a second first
-    /// investigation is dropped, the one running is it).
-    running: Mutex<HashMap<IncidentId, bool>>,
+    /// Incidents being investigated right now, with what was asked for meanwhile.
+    running: Mutex<HashMap<IncidentId, Queued>>,
+}
+
+/// Requests that arrived while an incident's investigation ran; they run after it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Queued {
+    /// The run in progress is a refresh.
+    running_refresh: bool,
+    /// The first investigation (with its plan) was asked for during a refresh.
+    first: bool,
+    /// Someone asked for a refresh.
+    refresh: bool,
+}
+
+impl Queued {
+    /// Takes what a request adds to a busy incident; false = nothing (a duplicate of
+    /// the run in progress).
+    fn add(&mut self, request: Request) -> bool {
+        let before = *self;
+        if request.refresh {
+            self.refresh = true;
+        } else if self.running_refresh {
+            self.first = true;
+        }
+        *self != before
+    }
+
+    /// What runs next, if anything: a plan before a refresh (right after a first
+    /// investigation, a refresh would say nothing new).
+    fn next(&mut self, incident: IncidentId) -> Option<Request> {
+        let next = if self.first {
+            Some(Request { incident, refresh: false })
+        } else if self.refresh {
+            Some(Request { incident, refresh: true })
+        } else {
+            None
+        };
+        *self = Queued { running_refresh: next.is_some_and(|r| r.refresh), first: false, refresh: false };
+        next
+    }
 }
 
 /// Starts the investigator if `investigate.enabled`; it takes requests from the engine.
@@ -147,14 +184,17 @@ pub fn start(
                 let id = request.incident;
                 {
                     let mut running = investigator.running.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(refresh_pending) = running.get_mut(&id) {
-                        if request.refresh {
-                            *refresh_pending = true;
-                            tracing::info!(incident = id, "investigation running; the refresh follows it");
+                    if let Some(queued) = running.get_mut(&id) {
+                        if queued.add(request) {
+                            tracing::info!(
+                                incident = id,
+                                refresh = request.refresh,
+                                "investigation running; this request follows it"
+                            );
                         }
                         return;
                     }
-                    running.insert(id, false);
+                    running.insert(id, Queued { running_refresh: request.refresh, ..Queued::default() });
                 }
                 let mut request = request;
                 loop {
@@ -165,13 +205,16 @@ pub fn start(
                             tracing::error!(incident = id, error = %e, "investigation failed");
                         },
                     }
-                    let mut running = investigator.running.lock().unwrap_or_else(|p| p.into_inner());
-                    if running.get(&id) == Some(&true) {
-                        running.insert(id, false);
-                        request = Request { incident: id, refresh: true };
-                        continue;
+                    let next = investigator
+                        .running
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_mut(&id)
+                        .and_then(|q| q.next(id));
+                    match next {
+                        Some(next) => request = next,
+                        None => break,
                     }
-                    break;
                 }
                 investigator.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             });
@@ -506,6 +549,25 @@ impl Investigator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_during_a_run_follow_it_plan_first() {
+        let first = Request { incident: 1, refresh: false };
+        let refresh = Request { incident: 1, refresh: true };
+        // During a first investigation: a duplicate is dropped, a refresh follows.
+        let mut q = Queued::default();
+        assert!(!q.add(first));
+        assert!(q.add(refresh));
+        assert!(!q.add(refresh), "one refresh is enough");
+        assert_eq!(q.next(1), Some(refresh));
+        assert_eq!(q.next(1), None);
+        // During a refresh: the first investigation (the plan) is not lost.
+        let mut q = Queued { running_refresh: true, ..Queued::default() };
+        assert!(q.add(first));
+        assert!(q.add(refresh));
+        assert_eq!(q.next(1), Some(first), "the plan first; a refresh right after it would say nothing");
+        assert_eq!(q.next(1), None);
+    }
 
     #[test]
     fn trimming_says_how_much_was_cut() {

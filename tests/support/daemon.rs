@@ -57,15 +57,20 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and returns the exit status (waits up to 20 s).
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Sends SIG`name` (TERM, INT) and returns the exit status (waits up to 20 s).
+    pub fn signal(mut self, name: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill runs");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait works") {
                 return status;
             }
-            assert!(std::time::Instant::now() < deadline, "warroom did not exit within 20 s of SIGTERM");
+            assert!(std::time::Instant::now() < deadline, "warroom did not exit within 20 s of SIG{name}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -104,6 +104,8 @@ pub enum Fault {
     RateLimited(u64),
     /// HTTP 500.
     ServerError,
+    /// HTTP 200 with `{"ok": false, "error": code}`, as Slack reports most errors.
+    Error(&'static str),
 }
 
 #[derive(Default)]
@@ -119,6 +121,9 @@ struct State {
     ws_port: u16,
     /// Display names `users.info` knows.
     people: HashMap<String, String>,
+    /// Channel names (`#alerts`) and the ids Slack answers with, as `chat.postMessage`
+    /// resolves a name to the channel's id.
+    channel_ids: HashMap<String, String>,
 }
 
 /// The fake. Cheap to clone.
@@ -200,6 +205,27 @@ impl FakeSlack {
     /// Makes `users.info` know a person.
     pub fn add_person(&self, id: &str, display_name: &str) {
         self.with(|s| s.people.insert(id.to_string(), display_name.to_string()));
+    }
+
+    /// Lets `chat.postMessage` take `name` (e.g. `#alerts`) for channel `id`.
+    pub fn add_channel(&self, name: &str, id: &str) {
+        self.with(|s| s.channel_ids.insert(name.to_string(), id.to_string()));
+    }
+
+    /// Puts a message into a thread as if a person had posted it (for history).
+    pub fn seed_reply(&self, channel: &str, thread_ts: &str, user_text: &str) {
+        self.with(|s| {
+            s.next_ts += 1;
+            let ts = format!("1700000050.{:06}", s.next_ts);
+            s.messages.push(Posted {
+                channel: channel.to_string(),
+                ts,
+                thread_ts: Some(thread_ts.to_string()),
+                text: user_text.to_string(),
+                blocks: Value::Null,
+                edits: 0,
+            });
+        });
     }
 
     pub fn fail_next(&self, method: &str, fault: Fault) {
@@ -378,6 +404,7 @@ async fn api(
         Some(Fault::ServerError) => {
             return slack_json(StatusCode::INTERNAL_SERVER_ERROR, json!({"ok": false}))
         }
+        Some(Fault::Error(code)) => return slack_json(StatusCode::OK, json!({"ok": false, "error": code})),
         None => {}
     }
     let ok = |v: Value| slack_json(StatusCode::OK, v);
@@ -392,6 +419,7 @@ async fn api(
         }
         "chat.postMessage" => {
             let channel = body["channel"].as_str().unwrap_or("").to_string();
+            let channel = fake.with(|s| s.channel_ids.get(&channel).cloned()).unwrap_or(channel);
             let posted = fake.with(|s| {
                 s.next_ts += 1;
                 let posted = Posted {
@@ -446,17 +474,33 @@ async fn api(
         "conversations.replies" | "conversations.history" => {
             let channel = body["channel"].as_str().unwrap_or("").to_string();
             let thread = body["ts"].as_str().map(str::to_string);
-            let messages: Vec<Value> = fake.with(|s| {
+            let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+            let mut messages: Vec<Value> = fake.with(|s| {
                 s.messages
                     .iter()
                     .filter(|m| {
                         m.channel == channel
                             && (thread.is_none() || m.thread_ts == thread || Some(&m.ts) == thread.as_ref())
                     })
-                    .map(|m| json!({"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}))
+                    .map(|m| match m.blocks {
+                        // What people posted (seeded) has no blocks; the bot's posts do.
+                        Value::Null => json!({"type": "message", "ts": m.ts, "text": m.text, "user": "U1"}),
+                        _ => json!({"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}),
+                    })
                     .collect()
             });
-            ok(json!({"ok": true, "messages": messages, "has_more": false}))
+            if method == "conversations.history" {
+                messages.reverse(); // newest first, as Slack answers
+            }
+            // Pages of `limit`, oldest first for replies; the cursor is the offset.
+            let limit = number(&body["limit"]).unwrap_or(100) as usize;
+            let offset = body["cursor"].as_str().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0);
+            let page: Vec<Value> = messages.iter().skip(offset).take(limit).cloned().collect();
+            let more = offset + page.len() < messages.len();
+            let next = if more { (offset + page.len()).to_string() } else { String::new() };
+            ok(
+                json!({"ok": true, "messages": page, "has_more": more, "response_metadata": {"next_cursor": next}}),
+            )
         }
         _ => ok(json!({"ok": true})),
     }
