@@ -188,6 +188,7 @@ async fn run(config: Option<PathBuf>, listen: Option<SocketAddr>, data_dir: Opti
         config.storage.path = dir;
     }
     tracing::info!(config = %origin, version = env!("CARGO_PKG_VERSION"), "starting warroom");
+    let stop = app::signal();
     let running =
         match app::start(Options { config, http: true, temporary_store: false, extra_platforms: Vec::new() })
             .await
@@ -198,7 +199,7 @@ async fn run(config: Option<PathBuf>, listen: Option<SocketAddr>, data_dir: Opti
                 return ExitCode::FAILURE;
             }
         };
-    app::signal().await;
+    stop.await;
     tracing::info!("shutdown requested; finishing work in hand");
     match running.stop().await {
         Ok(()) => ExitCode::SUCCESS,

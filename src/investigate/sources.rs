@@ -68,7 +68,13 @@ pub fn build(
                 let index = runbooks::Index::load(dir).map_err(|e| {
                     anyhow::anyhow!("investigate: cannot read runbooks in {}: {e}", dir.display())
                 })?;
-                tracing::info!(dir = %dir.display(), count = index.runbooks.len(), "runbooks indexed");
+                if index.runbooks.is_empty() {
+                    // Relative to where warroom runs: an easy one to get wrong under systemd.
+                    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+                    tracing::warn!(dir = %dir.display(), cwd, "no runbooks found: plans will have no runbook steps (check the runbooks source's `dir`)");
+                } else {
+                    tracing::info!(dir = %dir.display(), count = index.runbooks.len(), "runbooks indexed");
+                }
                 Arc::new(Runbooks { meta: meta.clone(), index })
             }
             SourceConfig::PastIncidents { limit, .. } => {
