@@ -136,6 +136,14 @@ pub trait ChatPlatform: Send + Sync + 'static {
         true
     }
 
+    /// Whether a reply with this handle answers an interaction that expires soon and must
+    /// not wait behind posts (Telegram callback queries: the client spins until answered,
+    /// and Telegram refuses answers after a short window). The outbox sends those from a
+    /// queue of their own, which a throttled post or a 429 on posts does not hold up.
+    fn answers_apart(&self, _handle: &ReplyHandle) -> bool {
+        false
+    }
+
     /// Where webhook alerts are posted on this platform, if anywhere.
     fn alert_route(&self) -> Option<AlertRoute> {
         None
