@@ -705,6 +705,25 @@ impl Config {
                     format!("telegram.allowed_chats[{i}]: `{c}` is not a chat id"),
                 );
             }
+            // Alerts are posted with these as `chat_id`, which must be the number (groups
+            // are negative, like -1001234567890); a mistake would only show as dead
+            // letters when the first alert fires.
+            let chat_id = |c: &str| c.trim().parse::<i64>().is_ok_and(|id| id != 0);
+            check(
+                tg.alert_chat.trim().is_empty() || chat_id(&tg.alert_chat),
+                format!(
+                    "telegram.alert_chat: `{}` is not a chat id (a number like -1001234567890)",
+                    tg.alert_chat
+                ),
+            );
+            for (severity, c) in &tg.severity_chats {
+                check(
+                    chat_id(c),
+                    format!(
+                        "telegram.severity_chats.{severity}: `{c}` is not a chat id (a number like -1001234567890)"
+                    ),
+                );
+            }
         }
         errors
     }
@@ -918,6 +937,20 @@ mod tests {
         ] {
             assert!(all.contains(key), "missing {key} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn telegram_alert_chats_must_be_chat_ids() {
+        let err = parse(
+            "[telegram]\nalert_chat = \"#ops\"\n[telegram.severity_chats]\ncritical = \"@oncall\"\nlow = \"-1001\"\n",
+        )
+        .unwrap_err();
+        let all = err.errors.join("\n");
+        for key in ["telegram.alert_chat: `#ops`", "telegram.severity_chats.critical: `@oncall`"] {
+            assert!(all.contains(key), "missing {key} in:\n{all}");
+        }
+        assert!(!all.contains("severity_chats.low"), "{all}");
+        assert!(parse("[telegram]\nalert_chat = \"-1001\"\n").is_ok());
     }
 
     #[test]
