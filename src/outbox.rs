@@ -466,7 +466,7 @@ impl OutboxWorker {
                         }
                     }
                 };
-                self.platform.post(&channel, thread.as_deref(), message).await.map(Some)
+                self.platform.post_once(&item.key, &channel, thread.as_deref(), message).await.map(Some)
             }
             OutboxOp::Update { edit, message } => {
                 let targets: Vec<MessageRef> = match edit {
