@@ -650,9 +650,24 @@ impl Config {
             }
         }
         if let Some(discord) = &self.discord {
+            // serenity appends `/api/v10/...` to this base, and only the exact production
+            // base keeps its rate limiter on: a path or query here would silently be
+            // treated as a proxy.
+            let base = url::Url::parse(discord.api_url.trim()).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+                    && u.password().is_none()
+            });
             check(
-                discord.api_url.starts_with("http://") || discord.api_url.starts_with("https://"),
-                format!("discord.api_url: `{}` is not an http(s) URL", discord.api_url),
+                base.is_some(),
+                format!(
+                    "discord.api_url: `{}` must be a scheme and host only, like https://discord.com (no path)",
+                    discord.api_url
+                ),
             );
             if !discord.public_key.is_empty() {
                 check(
@@ -982,5 +997,18 @@ mod tests {
         .unwrap();
         assert!(!format!("{config:?}").contains("xoxb-123456"));
         assert!(config.secrets().contains(&"xoxb-123456".to_string()));
+    }
+
+    #[test]
+    fn the_discord_base_url_is_a_scheme_and_a_host() {
+        for good in ["https://discord.com", "https://discord.com/", "http://127.0.0.1:8081"] {
+            assert!(parse(&format!("[discord]\napi_url = \"{good}\"\n")).is_ok(), "{good}");
+        }
+        for bad in
+            ["discord.com", "https://discord.com/api/v10", "https://discord.com?x=1", "ftp://discord.com"]
+        {
+            let err = parse(&format!("[discord]\napi_url = \"{bad}\"\n")).unwrap_err();
+            assert!(err.errors.iter().any(|e| e.starts_with("discord.api_url:")), "{bad}: {err}");
+        }
     }
 }
