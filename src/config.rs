@@ -662,9 +662,24 @@ impl Config {
             }
         }
         if let Some(discord) = &self.discord {
+            // serenity appends `/api/v10/...` to this base, and only the exact production
+            // base keeps its rate limiter on: a path or query here would silently be
+            // treated as a proxy.
+            let base = url::Url::parse(discord.api_url.trim()).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+                    && u.password().is_none()
+            });
             check(
-                discord.api_url.starts_with("http://") || discord.api_url.starts_with("https://"),
-                format!("discord.api_url: `{}` is not an http(s) URL", discord.api_url),
+                base.is_some(),
+                format!(
+                    "discord.api_url: `{}` must be a scheme and host only, like https://discord.com (no path)",
+                    discord.api_url
+                ),
             );
             if !discord.public_key.is_empty() {
                 check(
@@ -715,6 +730,25 @@ impl Config {
                 check(
                     c.parse::<i64>().is_ok(),
                     format!("telegram.allowed_chats[{i}]: `{c}` is not a chat id"),
+                );
+            }
+            // Alerts are posted with these as `chat_id`, which must be the number (groups
+            // are negative, like -1001234567890); a mistake would only show as dead
+            // letters when the first alert fires.
+            let chat_id = |c: &str| c.trim().parse::<i64>().is_ok_and(|id| id != 0);
+            check(
+                tg.alert_chat.trim().is_empty() || chat_id(&tg.alert_chat),
+                format!(
+                    "telegram.alert_chat: `{}` is not a chat id (a number like -1001234567890)",
+                    tg.alert_chat
+                ),
+            );
+            for (severity, c) in &tg.severity_chats {
+                check(
+                    chat_id(c),
+                    format!(
+                        "telegram.severity_chats.{severity}: `{c}` is not a chat id (a number like -1001234567890)"
+                    ),
                 );
             }
         }
@@ -1000,6 +1034,20 @@ mod tests {
     }
 
     #[test]
+    fn telegram_alert_chats_must_be_chat_ids() {
+        let err = parse(
+            "[telegram]\nalert_chat = \"#ops\"\n[telegram.severity_chats]\ncritical = \"@oncall\"\nlow = \"-1001\"\n",
+        )
+        .unwrap_err();
+        let all = err.errors.join("\n");
+        for key in ["telegram.alert_chat: `#ops`", "telegram.severity_chats.critical: `@oncall`"] {
+            assert!(all.contains(key), "missing {key} in:\n{all}");
+        }
+        assert!(!all.contains("severity_chats.low"), "{all}");
+        assert!(parse("[telegram]\nalert_chat = \"-1001\"\n").is_ok());
+    }
+
+    #[test]
     fn sources_are_typed_and_unknown_source_keys_rejected() {
         let config = parse(
             "[investigate]\n[[investigate.sources]]\ntype = \"http\"\nname = \"health\"\nurl = \"http://127.0.0.1:1/h\"\njson_path = \"status\"\n",
@@ -1038,5 +1086,18 @@ mod tests {
         .unwrap();
         assert!(!format!("{config:?}").contains("xoxb-123456"));
         assert!(config.secrets().contains(&"xoxb-123456".to_string()));
+    }
+
+    #[test]
+    fn the_discord_base_url_is_a_scheme_and_a_host() {
+        for good in ["https://discord.com", "https://discord.com/", "http://127.0.0.1:8081"] {
+            assert!(parse(&format!("[discord]\napi_url = \"{good}\"\n")).is_ok(), "{good}");
+        }
+        for bad in
+            ["discord.com", "https://discord.com/api/v10", "https://discord.com?x=1", "ftp://discord.com"]
+        {
+            let err = parse(&format!("[discord]\napi_url = \"{bad}\"\n")).unwrap_err();
+            assert!(err.errors.iter().any(|e| e.starts_with("discord.api_url:")), "{bad}: {err}");
+        }
     }
 }

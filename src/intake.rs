@@ -56,6 +56,21 @@ fn worker_for(conversation: &str, workers: usize) -> usize {
     (hasher.finish() as usize) % workers
 }
 
+/// An event [`Intake::store`] took in (or recognised as a repeat), waiting for
+/// [`Intake::queue`].
+#[derive(Debug)]
+#[must_use = "queue it, or it is only handled after the next start"]
+pub struct Stored {
+    accepted: Accepted,
+    event: Inbound,
+}
+
+impl Stored {
+    pub fn accepted(&self) -> Accepted {
+        self.accepted
+    }
+}
+
 /// The `out` side of every platform's inbound loop.
 #[derive(Clone)]
 pub struct Intake {
@@ -98,6 +113,16 @@ impl Intake {
     /// Stores `event` unless one of `dedup_keys` was seen (default: its platform event
     /// id), then queues it. `Ok(Duplicate)` is also safe to acknowledge.
     pub async fn submit(&self, event: Inbound, dedup_keys: Vec<String>) -> Result<Accepted, IntakeError> {
+        let stored = self.store(event, dedup_keys).await?;
+        self.queue(stored).await
+    }
+
+    /// The first half of [`Self::submit`]: once this returned, the event is durable and
+    /// may be acknowledged, before [`Self::queue`] waits for room in a worker's queue.
+    /// Platforms with a deadline for their acknowledgement (Discord's three seconds)
+    /// answer in between. An event stored but never queued is handled after the next
+    /// start ([`Self::replay`]).
+    pub async fn store(&self, event: Inbound, dedup_keys: Vec<String>) -> Result<Stored, IntakeError> {
         let keys = if dedup_keys.is_empty() {
             vec![format!("{}:event:{}", event.platform, event.event_id)]
         } else {
@@ -116,16 +141,19 @@ impl Intake {
         })
         .await
         .map_err(|_| IntakeError::ShuttingDown)??;
-        match accepted {
-            Accepted::New(seq) => {
-                self.dispatch(seq, event).await?;
-                Ok(Accepted::New(seq))
-            }
-            Accepted::Duplicate => {
-                tracing::debug!(platform = %event.platform, event = %event.event_id, "duplicate delivery dropped");
-                Ok(Accepted::Duplicate)
-            }
+        if accepted == Accepted::Duplicate {
+            tracing::debug!(platform = %event.platform, event = %event.event_id, "duplicate delivery dropped");
         }
+        Ok(Stored { accepted, event })
+    }
+
+    /// The second half of [`Self::submit`]: hands a stored event to its worker (waiting
+    /// while that worker's queue is full). A duplicate is dropped here.
+    pub async fn queue(&self, stored: Stored) -> Result<Accepted, IntakeError> {
+        if let Accepted::New(seq) = stored.accepted {
+            self.dispatch(seq, stored.event).await?;
+        }
+        Ok(stored.accepted)
     }
 
     async fn dispatch(&self, seq: u64, event: Inbound) -> Result<(), IntakeError> {

@@ -12,6 +12,11 @@
 //! `Retry-After`; 5xx and transport errors back off exponentially and retry forever (a
 //! page is never dropped); a message the platform rejects outright is kept as a dead
 //! letter and logged.
+//!
+//! Answers to interactions that expire (Telegram callback queries, which the client
+//! shows as a spinner until answered) go out from a queue of their own
+//! ([`ChatPlatform::answers_apart`]): a post held by the platform's throttle, or a 429
+//! that pauses posts, must not make the answer miss its window.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -19,7 +24,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::OutboxConfig;
@@ -164,17 +169,27 @@ impl OutboxItem {
 }
 
 /// Wakes the outbox workers when new entries were committed.
-#[derive(Clone, Default)]
-pub struct OutboxSignal(Arc<Notify>);
+///
+/// A counter every send loop watches rather than a `Notify` permit: there is a loop per
+/// platform and queue, and a wake that arrives while a loop is busy sending must still
+/// be seen by that loop (a single stored permit would go to one of them only, and the
+/// others would sleep until their timeout).
+#[derive(Clone)]
+pub struct OutboxSignal(Arc<watch::Sender<u64>>);
+
+impl Default for OutboxSignal {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(0).0))
+    }
+}
 
 impl OutboxSignal {
     pub fn wake(&self) {
-        self.0.notify_waiters();
-        self.0.notify_one();
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    async fn wait(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.0.notified()).await;
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
     }
 }
 
@@ -225,6 +240,14 @@ impl Pacer {
     }
 }
 
+/// The two send loops of a platform: posts and edits, and the answers that must not wait
+/// behind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    Posts,
+    Answers,
+}
+
 /// Sends one platform's outbox entries until shutdown, then makes one last pass.
 pub struct OutboxWorker {
     pub store: Arc<dyn Store>,
@@ -236,19 +259,31 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
+    /// Runs the posts loop and the answers loop side by side, each with its own pause.
     pub async fn run(self, shutdown: CancellationToken) {
+        let worker = Arc::new(self);
+        tokio::join!(
+            worker.clone().run_queue(Queue::Answers, shutdown.clone()),
+            worker.run_queue(Queue::Posts, shutdown),
+        );
+    }
+
+    async fn run_queue(self: Arc<Self>, queue: Queue, shutdown: CancellationToken) {
         let platform = self.platform.platform();
         let mut pacer = Pacer::new(&self.config);
         let mut paused_until: Option<tokio::time::Instant> = None;
+        let mut wakes = self.signal.subscribe();
         loop {
+            // Wakes from here on are for the pass below or the next one.
+            wakes.borrow_and_update();
             if shutdown.is_cancelled() {
                 // One last pass so messages decided before shutdown go out (bounded by the
                 // caller's grace period), then stop.
-                let _ = self.pass(&mut pacer, &mut paused_until, true).await;
-                tracing::debug!(%platform, "outbox worker stopped");
+                let _ = self.pass(queue, &mut pacer, &mut paused_until, true).await;
+                tracing::debug!(%platform, ?queue, "outbox worker stopped");
                 return;
             }
-            let next = match self.pass(&mut pacer, &mut paused_until, false).await {
+            let next = match self.pass(queue, &mut pacer, &mut paused_until, false).await {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::error!(%platform, error = %e, "outbox pass failed");
@@ -258,15 +293,24 @@ impl OutboxWorker {
             let wait = next.unwrap_or(Duration::from_secs(30)).max(Duration::from_millis(5));
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                _ = self.signal.wait(wait) => {}
+                _ = tokio::time::timeout(wait, wakes.changed()) => {}
             }
         }
     }
 
-    /// Sends every entry that is due and first in its lane. Returns how long until the
-    /// next entry becomes due.
+    /// Which loop sends `item`.
+    fn queue_of(&self, item: &OutboxItem) -> Queue {
+        match &item.op {
+            OutboxOp::Reply { handle, .. } if self.platform.answers_apart(handle) => Queue::Answers,
+            _ => Queue::Posts,
+        }
+    }
+
+    /// Sends every entry of `queue` that is due and first in its lane. Returns how long
+    /// until the next entry becomes due.
     async fn pass(
         &self,
+        queue: Queue,
         pacer: &mut Pacer,
         paused_until: &mut Option<tokio::time::Instant>,
         final_pass: bool,
@@ -282,8 +326,14 @@ impl OutboxWorker {
             }
             *paused_until = None;
         }
-        let items: Vec<OutboxItem> =
-            self.store.outbox()?.into_iter().filter(|i| i.platform == platform && !i.dead).collect();
+        let items: Vec<OutboxItem> = self
+            .store
+            .outbox()?
+            .into_iter()
+            .filter(|i| i.platform == platform && !i.dead && self.queue_of(i) == queue)
+            .collect();
+        // Answers are not messages in a channel: no per-channel pacing for them.
+        let pace = self.pace && queue == Queue::Posts;
         let mut blocked_lanes = BTreeSet::new();
         for mut item in items {
             let lane = item.lane();
@@ -305,7 +355,7 @@ impl OutboxWorker {
                 continue;
             }
             let channel_key = self.pace_key(&item);
-            if self.pace {
+            if pace {
                 let delay = pacer.delay(&channel_key);
                 if !delay.is_zero() && !final_pass {
                     soonest(delay);
@@ -314,7 +364,7 @@ impl OutboxWorker {
             }
             match self.send(&item).await {
                 Ok(message) => {
-                    if self.pace {
+                    if pace {
                         pacer.take(&channel_key);
                     }
                     self.finish(&item, message)?;
@@ -416,7 +466,7 @@ impl OutboxWorker {
                         }
                     }
                 };
-                self.platform.post(&channel, thread.as_deref(), message).await.map(Some)
+                self.platform.post_once(&item.key, &channel, thread.as_deref(), message).await.map(Some)
             }
             OutboxOp::Update { edit, message } => {
                 let targets: Vec<MessageRef> = match edit {
@@ -466,6 +516,8 @@ mod tests {
     struct Recorder {
         sent: Mutex<Vec<String>>,
         failures: Mutex<Vec<SendError>>,
+        /// Replies with a token are interaction answers (like Telegram's callback queries).
+        answers_apart: bool,
     }
 
     #[async_trait::async_trait]
@@ -500,6 +552,9 @@ mod tests {
         async fn reply(&self, _to: &ReplyTarget, text: &str) -> Result<(), SendError> {
             self.sent.lock().unwrap().push(format!("reply {text}"));
             Ok(())
+        }
+        fn answers_apart(&self, handle: &ReplyHandle) -> bool {
+            self.answers_apart && handle.token.is_some()
         }
     }
 
@@ -536,7 +591,7 @@ mod tests {
         let mut paused = None;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while tokio::time::Instant::now() < deadline {
-            w.pass(&mut pacer, &mut paused, true).await.unwrap();
+            w.pass(Queue::Posts, &mut pacer, &mut paused, true).await.unwrap();
             if w.store.outbox().unwrap().iter().all(|i| i.dead) {
                 return;
             }
@@ -562,7 +617,7 @@ mod tests {
         let recorder = Arc::new(Recorder::default());
         let w = worker(store.clone(), recorder.clone());
         // One pass: a delivered entry unblocks the next one of its lane right away.
-        w.pass(&mut Pacer::new(&w.config), &mut None, false).await.unwrap();
+        w.pass(Queue::Posts, &mut Pacer::new(&w.config), &mut None, false).await.unwrap();
         assert_eq!(*recorder.sent.lock().unwrap(), vec!["post C/root card", "update m1 card v2"]);
         let incident = store.incident(1).unwrap().unwrap();
         assert_eq!(
@@ -660,9 +715,64 @@ mod tests {
         store.commit(batch).unwrap();
         let recorder = Arc::new(Recorder::default());
         let worker = worker(store.clone(), recorder.clone());
-        worker.pass(&mut Pacer::new(&worker.config), &mut None, false).await.unwrap();
+        worker.pass(Queue::Posts, &mut Pacer::new(&worker.config), &mut None, false).await.unwrap();
         assert_eq!(*recorder.sent.lock().unwrap(), ["post C1/- first", "post C1/- second"]);
         assert!(store.outbox().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_button_answer_does_not_wait_behind_a_rate_limited_post() {
+        let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+        let recorder = Arc::new(Recorder { answers_apart: true, ..Default::default() });
+        // The platform holds posts for a minute (429 Retry-After: 60).
+        recorder.failures.lock().unwrap().push(SendError::RateLimited(Duration::from_secs(60)));
+        let mut batch = Batch::default();
+        batch.outbox.push(post(
+            "status",
+            None,
+            Target::Channel { channel: "A".into(), thread: None },
+            "2 open incidents",
+            PostRole::Message,
+        ));
+        store.commit(batch).unwrap();
+        let w = worker(store.clone(), recorder.clone());
+        let signal = w.signal.clone();
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(w.run(shutdown.clone()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while store.outbox().unwrap()[0].attempts == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the post was never tried");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        // Someone presses a button in another chat: its answer goes out at once.
+        let mut batch = Batch::default();
+        batch.outbox.push(OutboxItem::new(
+            "answer",
+            Platform::Console,
+            None,
+            OutboxOp::Reply {
+                channel: "B".into(),
+                thread: None,
+                user: "u".into(),
+                handle: ReplyHandle { token: Some("cbq-1".into()), interaction_id: None },
+                text: "Acknowledge #1: INVESTIGATING".into(),
+                quiet: true,
+            },
+            Utc::now(),
+        ));
+        store.commit(batch).unwrap();
+        signal.wake();
+        while !recorder.sent.lock().unwrap().contains(&"reply Acknowledge #1: INVESTIGATING".to_string()) {
+            assert!(tokio::time::Instant::now() < deadline, "the answer waited behind the post");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            !recorder.sent.lock().unwrap().iter().any(|s| s.starts_with("post")),
+            "the post still waits out its Retry-After"
+        );
+        shutdown.cancel();
+        running.await.unwrap();
     }
 
     #[test]

@@ -3,14 +3,22 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
 use support::app::TestApp;
-use support::discord::{alice, bob, grafana_webhook, FakeDiscord, Fault, BOT_ID};
+use support::discord::{alice, bob, grafana_webhook, FakeDiscord, Fault, APPLICATION_ID, BOT_ID};
 use support::eventually;
+use support::store::{FlakyStore, Handled};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warroom::config::{DiscordConfig, Secret};
+use warroom::intake::Intake;
 use warroom::model::{Actor, EntryKind, Platform, Severity, Status, ThreadRef};
+use warroom::platforms::discord::Discord;
+use warroom::platforms::{ChatPlatform, InboundContext};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// serenity waits up to 5 s between two IDENTIFYs of a shard.
@@ -299,7 +307,12 @@ async fn slash_incident_open_with_typed_options_then_note_list_and_resolve() {
         discord.calls_to("PUT /applications/700/guilds/500/commands").pop()
     })
     .await;
-    assert!(discord.calls_to("PUT /applications/700/commands").is_empty(), "not global when a guild is set");
+    // Not global when a guild is set: the global list is emptied, so /incident shows once.
+    let global = eventually(WAIT, "global commands cleared", || async {
+        discord.calls_to("PUT /applications/700/commands").pop()
+    })
+    .await;
+    assert_eq!(global.body, json!([]));
 
     // /incident open title:"payments API 502s" severity:critical, in #general.
     let open = discord.slash(
@@ -648,4 +661,217 @@ async fn a_signed_button_press_over_http_is_deferred_and_changes_the_status() {
     let changes =
         app.timeline(id).into_iter().filter(|e| matches!(e.kind, EntryKind::StatusChanged { .. })).count();
     assert_eq!(changes, 1);
+}
+
+// ----------------------------------------------------------------- order, failures, repeats
+
+/// The failure the Discord platform reports to the operator, once it has one.
+async fn failure(app: &TestApp) -> String {
+    let platform = app.running().platforms.get(Platform::Discord).expect("discord enabled");
+    eventually(REIDENTIFY, "discord to report a failure", || async { platform.health().failed }).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_messages_and_presses_in_a_thread_are_taken_in_the_order_they_were_made() {
+    let discord = FakeDiscord::start().await;
+    let mut app = start(&discord, "").await;
+    let alert = discord.say(ALERTS, &alice(), "orders-api 502s for everyone");
+    let thread = alert["id"].as_str().unwrap().to_string();
+    let id = app.wait_incidents(1).await[0].id;
+    let card = card_in(&discord, &thread).await;
+
+    // After a restart the bot must look the thread up, and Discord is slow to answer.
+    app.restart().await;
+    eventually(WAIT, "the bot to be live again", || async {
+        (discord.received_op(2).len() == 2 && discord.is_live()).then_some(())
+    })
+    .await;
+    discord.fail_next(&format!("GET /channels/{thread}"), 1, Fault::Delay(400));
+    discord.say(&thread, &alice(), "1. paging the DBA");
+    discord.say(&thread, &bob(), "2. DBA says replica lag is 40 min");
+    discord.say(&thread, &alice(), "3. failing over to the standby");
+    let written =
+        eventually(WAIT, "three notes", || async { Some(notes(&app, id)).filter(|n| n.len() == 3) }).await;
+    assert_eq!(
+        written,
+        ["1. paging the DBA", "2. DBA says replica lag is 40 min", "3. failing over to the standby"]
+    );
+
+    // Bob acknowledges and resolves in quick succession: applied in that order.
+    let ack = discord.press(&card, &format!("ack:{id}"), &bob());
+    let resolve = discord.press(&card, &format!("resolve:{id}"), &bob());
+    eventually(WAIT, "resolved", || async {
+        (app.store().incident(id).unwrap()?.status == Status::Resolved).then_some(())
+    })
+    .await;
+    app.settle().await;
+    let lifecycle: Vec<String> = app
+        .timeline(id)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::Acknowledged => Some("acknowledged".to_string()),
+            EntryKind::StatusChanged { to, .. } => Some(format!("→ {}", to.label())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lifecycle, ["acknowledged", "→ INVESTIGATING", "→ RESOLVED"]);
+    for press in [&ack, &resolve] {
+        let (delay, answer) = discord.answer(press["id"].as_str().unwrap()).expect("answered");
+        assert_eq!(answer, json!({"type": 6}));
+        assert!(delay < Duration::from_secs(3), "{delay:?}");
+    }
+    assert!(discord.followups(resolve["token"].as_str().unwrap()).is_empty(), "nothing was refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_interaction_answer_is_tried_once_more_within_the_three_seconds() {
+    let discord = FakeDiscord::start().await;
+    let app = start(&discord, "").await;
+    let alert = discord.say(ALERTS, &alice(), "payments-api p99 latency 9s, 30% 502");
+    let id = app.wait_incidents(1).await[0].id;
+    let card = card_in(&discord, alert["id"].as_str().unwrap()).await;
+
+    discord.fail_next("POST /interactions/*/*/callback", 1, Fault::Status(502));
+    let press = discord.press(&card, &format!("ack:{id}"), &bob());
+    let press_id = press["id"].as_str().unwrap().to_string();
+    let (delay, answer) =
+        eventually(WAIT, "the interaction answer", || async { discord.answer(&press_id) }).await;
+    assert_eq!(answer, json!({"type": 6}));
+    assert!(delay < Duration::from_secs(3), "answered within Discord's 3 s ({delay:?})");
+    assert_eq!(discord.calls_to(&format!("POST /interactions/{press_id}/*/callback")).len(), 2);
+    eventually(WAIT, "the acknowledgement", || async {
+        app.store().incident(id).unwrap().filter(|i| i.acked_by.is_some())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_whose_answer_was_lost_is_not_posted_twice() {
+    let discord = FakeDiscord::start().await;
+    let app = start(&discord, "").await;
+    // Discord creates the card, but the answer never reaches the bot.
+    discord.fail_next("POST /channels/*/messages", 1, Fault::LoseAnswer(502));
+    let alert = discord.say(ALERTS, &alice(), "ledger-writer crash looping");
+    let thread = alert["id"].as_str().unwrap().to_string();
+    app.wait_incidents(1).await;
+    card_in(&discord, &thread).await;
+    app.settle().await;
+
+    let posts = discord.calls_to(&format!("POST /channels/{thread}/messages"));
+    assert_eq!(posts.len(), 2, "the lost answer made the outbox try again");
+    let nonce = posts[0].body["nonce"].as_str().expect("a nonce").to_string();
+    assert!(nonce.len() <= 25, "{nonce}");
+    assert_eq!(posts[1].body["nonce"], nonce.as_str(), "the same nonce on the retry");
+    assert_eq!(posts[1].body["enforce_nonce"], true);
+    let cards: Vec<Value> = bot_messages(&discord, &thread)
+        .into_iter()
+        .filter(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
+        .collect();
+    assert_eq!(cards.len(), 1, "people see one card");
+    let bound = app.incidents()[0].cards.clone();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0].id, cards[0]["id"].as_str().unwrap(), "the incident edits the card people see");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_thread_leaves_the_card_out_of_the_channel_unless_threads_cannot_be_there() {
+    let discord = FakeDiscord::start().await;
+    let app = start(&discord, "").await;
+
+    // A refusal that is not about the place (here: invalid form body): the card waits
+    // as a dead letter for the operator rather than landing in the busy alert channel.
+    discord.fail_next("POST /channels/*/messages/*/threads", 1, Fault::Code(400, 50035));
+    let first = discord.say(ALERTS, &alice(), "checkout 502s");
+    app.wait_incidents(1).await;
+    eventually(WAIT, "a dead letter", || async {
+        app.store().outbox().unwrap().into_iter().find(|i| i.dead)
+    })
+    .await;
+    assert!(bot_messages(&discord, ALERTS).is_empty(), "nothing landed in #alerts");
+    assert!(bot_messages(&discord, first["id"].as_str().unwrap()).is_empty());
+
+    // "Cannot execute action on this channel type": no thread can be here, so the card
+    // goes in the channel itself.
+    discord.fail_next("POST /channels/*/messages/*/threads", 1, Fault::Code(400, 50024));
+    discord.say(ALERTS, &alice(), "search returning 500s");
+    app.wait_incidents(2).await;
+    let card = card_in(&discord, ALERTS).await;
+    assert!(card["embeds"][0]["title"].as_str().unwrap().contains("search returning 500s"), "{card}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_on_the_gateway_is_reported_and_named() {
+    let discord = FakeDiscord::start().await;
+    discord.refuse_identify(4004);
+    let app = TestApp::start(&discord.config(&format!("alert_channels = [\"{ALERTS}\"]"))).await;
+    let why = failure(&app).await;
+    assert!(why.contains("discord.token") && why.contains("4004"), "{why}");
+    assert_eq!(app.running().platforms.failures(), [(Platform::Discord, why)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intents_the_portal_did_not_enable_are_reported_with_what_to_do() {
+    let discord = FakeDiscord::start().await;
+    discord.refuse_identify(4014);
+    let app = TestApp::start(&discord.config(&format!("alert_channels = [\"{ALERTS}\"]"))).await;
+    let why = failure(&app).await;
+    assert!(why.contains("enable the Message Content Intent in the Developer Portal"), "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refused_by_the_rest_api_stops_before_the_gateway() {
+    let discord = FakeDiscord::start().await;
+    discord.fail_next("GET /users/@me", 1, Fault::Status(401));
+    let app = TestApp::start(&discord.config(&format!("alert_channels = [\"{ALERTS}\"]"))).await;
+    let why = failure(&app).await;
+    assert!(why.contains("discord.token"), "{why}");
+    assert_eq!(discord.connections(), 0, "no gateway connection with a refused token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_the_slash_command_is_retried_until_discord_takes_it() {
+    let discord = FakeDiscord::start().await;
+    discord.fail_next("PUT /applications/700/commands", 2, Fault::Status(502));
+    let _app = start(&discord, "").await;
+    let calls = eventually(Duration::from_secs(20), "three registration attempts", || async {
+        Some(discord.calls_to("PUT /applications/700/commands")).filter(|c| c.len() == 3)
+    })
+    .await;
+    assert_eq!(calls[2].body[0]["name"], "incident");
+    assert!(calls[1].at.duration_since(calls[0].at) >= Duration::from_millis(800), "backed off");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_cannot_be_stored_is_counted_as_lost() {
+    logs();
+    let discord = FakeDiscord::start().await;
+    let store = FlakyStore::new();
+    let handled = Handled::new(store.clone());
+    let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
+    let out =
+        Intake::start(store.clone(), chrono::Duration::hours(1), handled.clone(), &tracker, shutdown.clone());
+    let config = DiscordConfig {
+        token: Secret::new("test-token"),
+        application_id: APPLICATION_ID.into(),
+        api_url: discord.api_url.clone(),
+        alert_channels: vec![ALERTS.into()],
+        ..Default::default()
+    };
+    let platform = Arc::new(Discord::new(&config).expect("adapter"));
+    let running = tokio::spawn(platform.clone().run(InboundContext { shutdown: shutdown.clone(), out }));
+    eventually(WAIT, "the bot to connect", || async { discord.is_live().then_some(()) }).await;
+
+    // The disk is full when the alert arrives; the next one is stored.
+    store.fail_next_accepts(1);
+    let lost = discord.say(ALERTS, &grafana_webhook(), "[FIRING:1] DiskFull db-1");
+    discord.say(ALERTS, &grafana_webhook(), "[FIRING:1] HighErrorRate checkout");
+    eventually(WAIT, "the second alert to be handled", || async {
+        (handled.events().len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(platform.health().lost_events, 1);
+    assert_eq!(store.offered()[0], lost["id"].as_str().unwrap());
+
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
 }

@@ -4,18 +4,27 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::app::TestApp;
 use support::eventually;
+use support::store::{FlakyStore, Handled};
 use support::telegram::{
-    alice, bob, post_webhook, Chat, FakeTelegram, Fault, BOT_ID, BOT_USERNAME, QUERY_TOO_OLD,
+    alice, bob, post_webhook, post_webhook_raw, Chat, FakeTelegram, Fault, BOT_ID, BOT_USERNAME,
+    QUERY_TOO_OLD, TOKEN,
 };
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warroom::config::{Secret, TelegramConfig};
+use warroom::intake::Intake;
 use warroom::model::{
     Actor, Button, EntryKind, Incident, Person, Platform, RichMessage, Section, Severity, Source, Status,
 };
-use warroom::platforms::telegram::wire;
+use warroom::platforms::telegram::{wire, Telegram};
+use warroom::platforms::{ChatPlatform, InboundContext};
+use warroom::store::Store;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -258,12 +267,21 @@ async fn a_message_over_4096_characters_is_split_at_line_ends() {
     assert_eq!(parts.len(), 3, "about 10,000 characters");
     assert_eq!(first.id, parts[0].id.to_string(), "the reference is where the message begins");
     assert!(parts.iter().all(|p| p.text.encode_utf16().count() <= 4096));
-    assert!(parts[..2].iter().all(|p| p.buttons.is_empty()));
-    assert_eq!(parts[2].buttons.len(), 4, "the buttons come last");
+    assert_eq!(parts[0].buttons.len(), 4, "the buttons sit under the title, on the part edits change");
+    assert!(parts[1..].iter().all(|p| p.buttons.is_empty()));
     // Every step arrived whole, in order: the cuts fell between lines.
     let lines: Vec<&str> = parts.iter().flat_map(|p| p.text.lines()).filter(|l| !l.is_empty()).collect();
     assert_eq!(lines[..2], ["Runbook: disk full", "Steps"]);
     assert_eq!(lines[2..], steps.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+
+    // Someone acknowledges: the edit lands on the part with the buttons, and the chat
+    // still shows exactly one keyboard, the new one.
+    let acked = RichMessage { status: Some(Status::Investigating), ..runbook };
+    telegram.update(&first, &acked).await.expect("edited");
+    let parts = fake.bot_messages(-1001);
+    assert!(parts[0].text.starts_with("Runbook: disk full [INVESTIGATING]"), "{}", parts[0].text);
+    assert_eq!(parts[0].edits, 1);
+    assert_eq!(parts.iter().filter(|p| !p.buttons.is_empty()).count(), 1, "one keyboard in the chat");
 }
 
 #[tokio::test]
@@ -365,6 +383,17 @@ async fn webhook_mode_takes_updates_with_the_right_secret_only() {
 
     // No polling in webhook mode, and the webhook is left in place.
     assert!(fake.calls("getUpdates").is_empty() && fake.calls("deleteWebhook").is_empty());
+
+    // A body that is no update we can read is dropped with a 200: Telegram would retry
+    // anything else forever, and hold up the updates behind it.
+    for garbage in ["not json at all", r#"{"update_id": "eleven"}"#, r#"[1, 2, 3]"#] {
+        assert_eq!(post_webhook_raw(&url, Some("s3cret_Token-1"), garbage).await.0, 200, "{garbage}");
+        // …but only once the secret is right.
+        assert_eq!(post_webhook_raw(&url, Some("wrong"), garbage).await.0, 401, "{garbage}");
+    }
+    let next = fake.message_update(&ops(), &bob(), "/oncall low flaky login test");
+    assert_eq!(post_webhook(&url, Some("s3cret_Token-1"), &next).await.0, 200);
+    app.wait_incidents(2).await;
 }
 
 #[tokio::test]
@@ -502,6 +531,216 @@ async fn a_refusal_too_late_for_the_button_is_said_in_the_chat() {
     fake.press(&ops, &bob(), card.id, "resolve:1");
     let said = fake.wait_bot_message(ops.id, "the refusal in the chat", |m| m.text.starts_with("⚠️")).await;
     assert!(said.text.contains("#1"), "{}", said.text);
+}
+
+#[tokio::test]
+async fn a_button_press_is_answered_at_once_while_another_chat_waits_out_a_429() {
+    let (fake, app) = start("").await;
+    let ops = ops();
+    let command = fake.say(&ops, &alice(), "/oncall high disk full on prod-db-01");
+    let card = fake.wait_bot_message(ops.id, "the card", |m| m.reply_to == Some(command)).await;
+    app.settle().await;
+
+    // A busy chat: Telegram tells the bot to hold its messages there for 30 s.
+    let busy = Chat::group(-2002, "payments");
+    fake.fail_next_in("sendMessage", busy.id, 1, Fault::RetryAfter(30));
+    fake.say(&busy, &bob(), "/status");
+    eventually(WAIT, "the 429 in the busy chat", || async {
+        fake.calls("sendMessage").iter().any(|c| c.status == 429).then_some(())
+    })
+    .await;
+
+    // Alice presses Acknowledge in #ops meanwhile: her spinner stops at once.
+    let pressed = Instant::now();
+    let ack = fake.press(&ops, &alice(), card.id, "ack:1");
+    let answer =
+        eventually(Duration::from_secs(5), "the answer to the press", || async { fake.answers(&ack).pop() })
+            .await;
+    assert_eq!(answer["text"], "Acknowledge #1: INVESTIGATING");
+    assert!(pressed.elapsed() < Duration::from_secs(5), "answered after {:?}", pressed.elapsed());
+    // The busy chat's answer is still waiting out its Retry-After.
+    assert!(fake.bot_messages(busy.id).is_empty());
+}
+
+#[tokio::test]
+async fn a_chat_that_gets_alerts_is_served_even_when_allowed_chats_leaves_it_out() {
+    let (fake, app) = start("allowed_chats = [\"-1001\"]\nalert_chat = \"-1002\"").await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let response = client
+        .post(app.url("/webhooks/alertmanager"))
+        .body(include_str!("fixtures/alertmanager-firing.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let card = fake.wait_bot_message(-1002, "an alert card", |m| !m.buttons.is_empty()).await;
+
+    // Alice acknowledges the alert where it was posted, and replies with what she does.
+    let alerts = Chat::group(-1002, "alerts");
+    let (_, ack) = card.buttons[0].clone();
+    let id: u64 = ack.strip_prefix("ack:").unwrap().parse().unwrap();
+    let press = fake.press(&alerts, &alice(), card.id, &ack);
+    incident_where(&app, id, "acknowledged in the alert chat", |i| i.acked_by.is_some()).await;
+    let answer = eventually(WAIT, "the answer", || async { fake.answers(&press).pop() }).await;
+    assert!(answer["text"].as_str().unwrap().starts_with("Acknowledge #"), "{answer}");
+    fake.reply(&alerts, &alice(), card.id, "silencing the noisy disk alert");
+    eventually(WAIT, "the note", || async {
+        app.timeline(id)
+            .into_iter()
+            .find(|e| e.kind == EntryKind::Note { text: "silencing the noisy disk alert".into() })
+    })
+    .await;
+}
+
+#[test]
+fn check_refuses_alert_chats_that_are_not_chat_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[telegram]\ntoken = \"123:abc\"\nalert_chat = \"#ops\"\n[telegram.severity_chats]\ncritical = \"-100123\"\nhigh = \"@oncall\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("telegram.alert_chat: `#ops` is not a chat id"), "{said}");
+    assert!(said.contains("telegram.severity_chats.high: `@oncall`"), "{said}");
+    assert!(!said.contains("severity_chats.critical"), "{said}");
+}
+
+#[tokio::test]
+async fn commands_and_the_escalate_and_mitigated_buttons_work_an_incident_through() {
+    let (fake, app) =
+        start("[[escalation.steps]]\nafter_mins = 15\nnotify = [\"telegram:@oncall_carol\"]").await;
+    let ops = ops();
+    let command = fake.say(&ops, &alice(), "/oncall high payments API 502s");
+    let card = fake.wait_bot_message(ops.id, "the card", |m| m.reply_to == Some(command)).await;
+
+    // Bob asks what he can do: the help speaks of the commands he types here.
+    fake.say(&ops, &bob(), "/help");
+    let help = fake.wait_bot_message(ops.id, "the help", |m| m.text.starts_with("Usage:")).await;
+    assert!(help.text.starts_with("Usage:\n  /oncall [critical|high|medium|low] <title>"), "{}", help.text);
+    for line in ["/status [id]", "/ack <id>", "/resolve <id>", "/note <id> <text>", "(times in UTC)"] {
+        assert!(help.text.contains(line), "{line} in:\n{}", help.text);
+    }
+    assert!(!help.text.contains("/incident"), "{}", help.text);
+    // A slip gets the reason and the same help.
+    fake.say(&ops, &bob(), "/ack");
+    let said = fake
+        .wait_bot_message(ops.id, "the answer to /ack", |m| m.id != help.id && m.text.contains("Usage:"))
+        .await;
+    assert!(said.text.ends_with(&help.text) && said.text.len() > help.text.len(), "{}", said.text);
+
+    // Nobody acknowledged yet: Alice escalates with the button, carol is paged.
+    let escalate = fake.press(&ops, &alice(), card.id, "escalate:1");
+    let page = fake.wait_bot_message(ops.id, "the page", |m| m.text.contains("escalated #1")).await;
+    assert!(page.text.starts_with("@oncall_carol\n\n📣 alice escalated #1 (step 1)."), "{}", page.text);
+    let answer = eventually(WAIT, "the answer", || async { fake.answers(&escalate).pop() }).await;
+    assert_eq!(answer["text"], "Escalate #1: OPEN");
+
+    // Bob types /ack 1 and /note 1 …
+    fake.say(&ops, &bob(), "/ack 1");
+    fake.wait_bot_message(ops.id, "the ack answer", |m| m.text == "#1 acknowledged (INVESTIGATING).").await;
+    let incident = incident_where(&app, 1, "acked by bob", |i| i.acked_by.is_some()).await;
+    assert_eq!(incident.acked_by, Some(telegram_user("43", "bob")));
+    fake.say(&ops, &bob(), "/note 1 failed over to the eu-west replica");
+    eventually(WAIT, "bob's note", || async {
+        app.timeline(1).into_iter().find(|e| {
+            e.kind == EntryKind::Note { text: "failed over to the eu-west replica".into() }
+                && e.actor == telegram_user("43", "bob")
+        })
+    })
+    .await;
+
+    // … Alice presses Mitigated, and the card says so.
+    let mitigate = fake.press(&ops, &alice(), card.id, "mitigate:1");
+    let incident = incident_where(&app, 1, "mitigated", |i| i.status == Status::Mitigated).await;
+    assert_eq!(incident.mitigated_by, Some(telegram_user("42", "alice")));
+    eventually(WAIT, "the card to show it", || async {
+        fake.message(ops.id, card.id).filter(|m| m.text.starts_with("🟠 #1 · payments API 502s [MITIGATED]"))
+    })
+    .await;
+    let answer = eventually(WAIT, "the answer", || async { fake.answers(&mitigate).pop() }).await;
+    assert_eq!(answer["text"], "Mitigated #1: MITIGATED");
+
+    // Bob closes it with /resolve 1; the timeline tells the story in order.
+    fake.say(&ops, &bob(), "/resolve 1");
+    let incident = incident_where(&app, 1, "resolved", |i| i.status == Status::Resolved).await;
+    assert_eq!(incident.resolved_by, Some(telegram_user("43", "bob")));
+    let kinds: Vec<&str> = app
+        .timeline(1)
+        .iter()
+        .map(|e| match e.kind {
+            EntryKind::Escalated { .. } => "escalated",
+            EntryKind::Acknowledged => "acknowledged",
+            EntryKind::Note { .. } => "note",
+            EntryKind::StatusChanged { .. } => "status",
+            _ => "other",
+        })
+        .filter(|k| *k != "other")
+        .collect();
+    assert_eq!(kinds, ["escalated", "acknowledged", "status", "note", "status", "status"]);
+}
+
+#[tokio::test]
+async fn an_anonymous_admin_and_an_unknown_command_that_mentions_the_bot_are_heard() {
+    let (fake, app) = start("").await;
+    let ops = ops();
+    // An admin posting anonymously, as the group: Telegram says GroupAnonymousBot.
+    let update = fake.anonymous_admin_update(&ops, "/oncall high checkout is down");
+    let asked = update["message"]["message_id"].as_i64().unwrap();
+    fake.deliver(update);
+    let incident = app.wait_incidents(1).await.remove(0);
+    assert_eq!(incident.created_by, telegram_user("-1001", "ops"));
+    fake.wait_bot_message(ops.id, "the card", |m| m.reply_to == Some(asked)).await;
+
+    // Not a command the bot knows, but it names the bot: it is told, not ignored.
+    let told = fake.say(&ops, &alice(), "/data full on prod-db-01 @warroom_bot");
+    fake.wait_bot_message(ops.id, "an answer to the mention", |m| m.reply_to == Some(told)).await;
+}
+
+#[tokio::test]
+async fn an_update_the_store_refused_is_not_confirmed_and_is_taken_once_when_offered_again() {
+    let fake = FakeTelegram::start().await;
+    let store = FlakyStore::new();
+    let handled = Handled::new(store.clone());
+    let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
+    let out =
+        Intake::start(store.clone(), chrono::Duration::hours(1), handled.clone(), &tracker, shutdown.clone());
+    let config = TelegramConfig {
+        token: Secret::new(TOKEN),
+        api_url: fake.url.clone(),
+        poll_timeout_secs: 1,
+        ..Default::default()
+    };
+    let telegram = Arc::new(Telegram::new(&config).expect("adapter"));
+    let polling = tokio::spawn(telegram.run(InboundContext { shutdown: shutdown.clone(), out }));
+    fake.wait_started().await;
+
+    // The disk is full when Alice's command arrives: it cannot be stored.
+    store.fail_next_accepts(1);
+    let update = fake.message_update(&ops(), &alice(), "/oncall high disk full on prod-db-01");
+    let id = update["update_id"].as_i64().unwrap();
+    fake.deliver(update);
+
+    // Not stored, so not confirmed: Telegram offers it again, and it is taken once.
+    fake.wait_confirmed(id).await;
+    assert_eq!(store.offered(), [id.to_string(), id.to_string()], "refused once, stored the second time");
+    eventually(WAIT, "the command to be handled", || async { (handled.events().len() == 1).then_some(()) })
+        .await;
+    assert_eq!(handled.events()[0].event_id, id.to_string());
+    assert!(store.inbox().unwrap().is_empty());
+
+    shutdown.cancel();
+    polling.await.unwrap().unwrap();
+    tracker.close();
+    tracker.wait().await;
+    assert_eq!(handled.events().len(), 1, "handled exactly once");
 }
 
 /// The fake checks HTML the way Telegram does (so escaping bugs fail the tests).

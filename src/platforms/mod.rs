@@ -113,6 +113,19 @@ pub trait ChatPlatform: Send + Sync + 'static {
         message: &RichMessage,
     ) -> Result<MessageRef, SendError>;
 
+    /// [`Self::post`] for the outbox entry with idempotency `key`. Platforms that can
+    /// make the platform itself drop a repeat (Discord's `nonce` with `enforce_nonce`)
+    /// use the key, so a post whose answer was lost is not shown twice when retried.
+    async fn post_once(
+        &self,
+        _key: &str,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError> {
+        self.post(channel, thread, message).await
+    }
+
     /// Edits a message the bot posted.
     async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError>;
 
@@ -134,6 +147,19 @@ pub trait ChatPlatform: Send + Sync + 'static {
     /// where the client library already does: serenity, teloxide's throttle).
     fn needs_pacing(&self) -> bool {
         true
+    }
+
+    /// What the operator should know beyond the logs (for `/readyz` and `/metrics`).
+    fn health(&self) -> Health {
+        Health::default()
+    }
+
+    /// Whether a reply with this handle answers an interaction that expires soon and must
+    /// not wait behind posts (Telegram callback queries: the client spins until answered,
+    /// and Telegram refuses answers after a short window). The outbox sends those from a
+    /// queue of their own, which a throttled post or a 429 on posts does not hold up.
+    fn answers_apart(&self, _handle: &ReplyHandle) -> bool {
+        false
     }
 
     /// Where webhook alerts are posted on this platform, if anywhere.
@@ -173,6 +199,17 @@ pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>
     Ok(platforms)
 }
 
+/// A platform's state as an operator needs to see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Set when the platform stopped receiving for a reason only the operator can fix
+    /// (a refused token, intents not enabled), saying what to do; it stays set until a
+    /// restart.
+    pub failed: Option<String>,
+    /// Events received but not stored, so lost (the platform will not send them again).
+    pub lost_events: u64,
+}
+
 /// Where a platform posts webhook alerts: a default channel and per-severity overrides.
 #[derive(Debug, Clone, Default)]
 pub struct AlertRoute {
@@ -198,5 +235,11 @@ impl Platforms {
 
     pub fn all(&self) -> &[Arc<dyn ChatPlatform>] {
         &self.list
+    }
+
+    /// The platforms that stopped for a reason only the operator can fix, and why:
+    /// a daemon with one of these is not ready.
+    pub fn failures(&self) -> Vec<(Platform, String)> {
+        self.list.iter().filter_map(|p| p.health().failed.map(|why| (p.platform(), why))).collect()
     }
 }

@@ -2,10 +2,13 @@
 //! WebSocket (tokio-tungstenite), speaking the real wire protocol so the real serenity
 //! client runs against it unmodified (platform-facts §0).
 //!
-//! It keeps channels, messages and threads like Discord does, records every REST call
+//! It keeps channels, messages and threads like Discord does (including `nonce` with
+//! `enforce_nonce`: a repeat returns the message already made), records every REST call
 //! and every gateway frame the bot sends, and injects faults: 429 with `retry_after`
-//! and `Retry-After`, 5xx, op 7 RECONNECT, op 9 INVALID SESSION and dropped
-//! connections. Gateway events are numbered per session and replayed on RESUME.
+//! and `Retry-After`, 5xx, errors with a Discord JSON code, slow answers, answers lost
+//! after the request was carried out, op 7 RECONNECT, op 9 INVALID SESSION, a close
+//! code instead of READY, and dropped connections. Gateway events are numbered per
+//! session and replayed on RESUME.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -53,6 +56,12 @@ pub enum Fault {
     RateLimited(f64),
     /// An HTTP status with a Discord error body.
     Status(u16),
+    /// An HTTP status with this Discord JSON error code (`50035`, `50024`, …).
+    Code(u16, u64),
+    /// Answer normally, this many milliseconds late.
+    Delay(u64),
+    /// Do what was asked, then answer with this status anyway: the answer got lost.
+    LoseAnswer(u16),
 }
 
 struct Injected {
@@ -75,6 +84,8 @@ enum Out {
     Frame(Value),
     /// Close the TCP connection without a close frame.
     Drop,
+    /// Close the WebSocket with this close code (4004 authentication failed, …).
+    Close(u16),
 }
 
 struct Session {
@@ -109,6 +120,10 @@ struct FakeState {
     connections: u64,
     resume_overlap: u64,
     heartbeat_ms: u64,
+    /// Answer the next IDENTIFY with this close code instead of READY.
+    refuse_identify: Option<u16>,
+    /// (author id, nonce) → the message created with it.
+    nonces: HashMap<(String, String), Value>,
 }
 
 /// A running fake Discord.
@@ -252,6 +267,13 @@ impl FakeDiscord {
         }
     }
 
+    /// Answers the next IDENTIFY by closing the connection with `code`: 4004 when the
+    /// token is wrong, 4014 when a privileged intent is not enabled in the portal.
+    /// <https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes>
+    pub fn refuse_identify(&self, code: u16) {
+        self.lock().refuse_identify = Some(code);
+    }
+
     /// Drops the TCP connection without a close frame (a network blip).
     pub fn drop_connection(&self) {
         if let Some(conn) = self.lock().live.take() {
@@ -298,6 +320,14 @@ impl FakeDiscord {
                             break;
                         }
                     }
+                    Some(Out::Close(code)) => {
+                        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                            code: code.into(),
+                            reason: "refused".into(),
+                        };
+                        let _ = write.send(Frame::Close(Some(frame))).await;
+                        break;
+                    }
                     Some(Out::Drop) | None => break,
                 },
                 incoming = read.next() => match incoming {
@@ -330,6 +360,10 @@ impl FakeDiscord {
         match frame["op"].as_u64() {
             Some(1) => {
                 let _ = tx.send(Out::Frame(json!({"op": 11})));
+            }
+            Some(2) if s.refuse_identify.is_some() => {
+                let code = s.refuse_identify.take().unwrap_or(4004);
+                let _ = tx.send(Out::Close(code));
             }
             Some(2) => {
                 let id = format!("session-{conn}");
@@ -493,6 +527,15 @@ impl FakeDiscord {
     }
 
     fn create_message(&self, channel: &str, body: &Value, author: Value) -> Value {
+        // Discord: with `enforce_nonce`, a nonce the author used in the last minutes
+        // returns that message and creates none.
+        let nonce = body["nonce"].as_str().filter(|_| body["enforce_nonce"] == true).map(str::to_string);
+        let author_id = author["id"].as_str().unwrap_or_default().to_string();
+        if let Some(nonce) = &nonce {
+            if let Some(existing) = self.lock().nonces.get(&(author_id.clone(), nonce.clone())) {
+                return existing.clone();
+            }
+        }
         let mut message = json!({
             "id": self.next_id(), "channel_id": channel, "author": author,
             "content": body["content"].as_str().unwrap_or_default(),
@@ -503,6 +546,10 @@ impl FakeDiscord {
         });
         if body["flags"].is_number() {
             message["flags"] = body["flags"].clone();
+        }
+        if let Some(nonce) = nonce {
+            message["nonce"] = json!(nonce);
+            self.lock().nonces.insert((author_id, nonce), message.clone());
         }
         self.lock().messages.entry(channel.to_string()).or_default().push(message.clone());
         // Discord echoes the bot's own channel messages on the gateway, like anyone's.
@@ -655,7 +702,9 @@ async fn rest_call(
             .to_string(),
         at: Instant::now(),
     });
-    match fake.fault_for(method.as_str(), &path) {
+    let fault = fake.fault_for(method.as_str(), &path);
+    let mut lose_answer = None;
+    match fault {
         Some(Fault::RateLimited(secs)) => {
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -675,10 +724,19 @@ async fn rest_call(
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return (status, Json(json!({"message": "injected failure", "code": 0}))).into_response();
         }
+        Some(Fault::Code(status, code)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            return (status, Json(json!({"message": "injected refusal", "code": code}))).into_response();
+        }
+        Some(Fault::Delay(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(Fault::LoseAnswer(status)) => lose_answer = StatusCode::from_u16(status).ok(),
         None => {}
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (status, answer) = fake.route(&method, &segments, &query, &json_body);
+    if let Some(lost) = lose_answer {
+        return (lost, Json(json!({"message": "upstream connect error", "code": 0}))).into_response();
+    }
     if status == StatusCode::NO_CONTENT {
         return status.into_response();
     }

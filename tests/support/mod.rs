@@ -8,6 +8,7 @@ pub mod discord;
 pub mod llm;
 pub mod slack;
 pub mod sources;
+pub mod store;
 pub mod telegram;
 
 use std::time::Duration;

@@ -15,7 +15,9 @@
 //! - Records every call (method and JSON parameters) and keeps each chat as a person
 //!   sees it ([`ChatMessage`]), so tests assert on what people read.
 //! - Injects faults: 429 with `retry_after` or any HTTP status for the next calls of a
-//!   method ([`FakeTelegram::fail_next`]), and re-delivery of an update ([`FakeTelegram::deliver_again`]).
+//!   method ([`FakeTelegram::fail_next`]) or of a method in one chat
+//!   ([`FakeTelegram::fail_next_in`], Telegram's flood limits are per chat), and
+//!   re-delivery of an update ([`FakeTelegram::deliver_again`]).
 //! - Builds updates: messages (commands and @mentions get their entities), replies,
 //!   forum-topic messages, button presses.
 
@@ -156,6 +158,8 @@ struct Inner {
     confirmed: i64,
     calls: Vec<Call>,
     faults: HashMap<String, VecDeque<Fault>>,
+    /// (method, chat) → faults for calls of that method with that `chat_id`.
+    chat_faults: HashMap<(String, i64), VecDeque<Fault>>,
     /// Raw message objects (users' and the bot's), to quote in replies and presses.
     raw: HashMap<(i64, i64), Value>,
     messages: BTreeMap<(i64, i64), ChatMessage>,
@@ -239,9 +243,27 @@ impl FakeTelegram {
         queue.extend(std::iter::repeat_n(fault, count));
     }
 
+    /// Answers the next `count` calls of `method` for `chat` with `fault`; other chats
+    /// are served as usual.
+    pub fn fail_next_in(&self, method: &str, chat: i64, count: usize, fault: Fault) {
+        let mut inner = self.shared.lock();
+        let queue = inner.chat_faults.entry((method.to_ascii_lowercase(), chat)).or_default();
+        queue.extend(std::iter::repeat_n(fault, count));
+    }
+
     // ---------------------------------------------------------------------
     // What people do
     // ---------------------------------------------------------------------
+
+    /// The update for an anonymous admin of `chat` writing `text`: Telegram sends it
+    /// from `GroupAnonymousBot` with the group itself as `sender_chat`.
+    pub fn anonymous_admin_update(&self, chat: &Chat, text: &str) -> Value {
+        let anonymous = User::new(1087968824, "Group", "GroupAnonymousBot");
+        let mut message = self.message_json(chat, &anonymous, text, None, None);
+        message["from"]["is_bot"] = json!(true);
+        message["sender_chat"] = chat.json.clone();
+        self.wrap("message", message)
+    }
 
     fn message_json(
         &self,
@@ -673,7 +695,15 @@ async fn handle(
         record(404);
         return error(404, "Not Found: method not found");
     };
-    let fault = shared.lock().faults.get_mut(&canonical.to_ascii_lowercase()).and_then(VecDeque::pop_front);
+    let fault = {
+        let mut inner = shared.lock();
+        let method = canonical.to_ascii_lowercase();
+        let in_chat = params["chat_id"]
+            .as_i64()
+            .and_then(|chat| inner.chat_faults.get_mut(&(method.clone(), chat)))
+            .and_then(VecDeque::pop_front);
+        in_chat.or_else(|| inner.faults.get_mut(&method).and_then(VecDeque::pop_front))
+    };
     match fault {
         Some(Fault::RetryAfter(secs)) => {
             record(429);
@@ -875,9 +905,14 @@ fn edit_message(shared: &Shared, method: &str, params: &Value) -> Response {
 
 /// POSTs `update` to warroom's webhook with `secret` in the header (if any).
 pub async fn post_webhook(url: &str, secret: Option<&str>, update: &Value) -> (u16, Value) {
+    post_webhook_raw(url, secret, &update.to_string()).await
+}
+
+/// POSTs `body` as it is (JSON or not) to warroom's webhook.
+pub async fn post_webhook_raw(url: &str, secret: Option<&str>, body: &str) -> (u16, Value) {
     let client =
         reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("client");
-    let mut request = client.post(url).json(update);
+    let mut request = client.post(url).header("content-type", "application/json").body(body.to_string());
     if let Some(secret) = secret {
         request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
     }

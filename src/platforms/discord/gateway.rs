@@ -2,19 +2,32 @@
 //!
 //! serenity does the protocol — HELLO, IDENTIFY, heartbeats, op 7 reconnect and RESUME,
 //! op 9 re-identify (<https://discord.com/developers/docs/events/gateway>) — and calls
-//! the handler in a task of its own per event, so a handler that waits for the store
-//! never stalls the connection. Events replayed after a resume are dropped by intake
-//! (dedup keys name the message or interaction).
+//! the handler in a task of its own per event. Events replayed after a resume are
+//! dropped by intake (dedup keys name the message or interaction).
+//!
+//! Those tasks may run in any order: tokio runs the task spawned last first (its LIFO
+//! slot), and a task that waits for a lookup lets the next one pass. So the handler only
+//! files each event under its channel ([`Gate::file`]); one drain per busy channel takes
+//! them out in the order Discord created them — message and interaction ids are
+//! snowflakes, increasing with time — after a short [`SETTLE`] for the rest of a burst
+//! to arrive, and hands them on one at a time. Two notes in a thread are noted in the
+//! order they were written, and Acknowledge then Resolve is never applied the other way
+//! round. Different channels drain concurrently.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serenity::all::{Context, EventHandler, GatewayIntents, Interaction, Message, Ready, ResumedEvent};
-use tokio_util::task::task_tracker::TaskTrackerToken;
 use tokio_util::task::TaskTracker;
 
-use super::Discord;
+use super::{wire, Discord};
 use crate::intake::Intake;
+
+/// How long a channel's first event waits for events serenity's other tasks may still
+/// be carrying from the same burst. They were spawned microseconds apart; this is
+/// generous and still far inside Discord's three seconds for an interaction.
+pub const SETTLE: Duration = Duration::from_millis(50);
 
 /// What the bot listens to. `MESSAGE_CONTENT` is privileged (enable it in the developer
 /// portal): without it, alert-channel messages from integrations arrive empty.
@@ -26,28 +39,112 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
-/// Lets handler calls reach intake until the adapter stops, and lets the adapter wait
-/// for the calls in hand. serenity's tasks outlive `Client::start` for a moment and
-/// keep the handler; without the gate they would keep intake (and the database) open
-/// after shutdown.
+/// A gateway event the adapter acts on.
+pub enum Event {
+    Message(Box<Message>),
+    Interaction(Box<Interaction>),
+}
+
+impl Event {
+    /// The channel (or thread) it happened in: the unit of order.
+    fn channel(&self) -> u64 {
+        match self {
+            Self::Message(m) => m.channel_id.get(),
+            Self::Interaction(i) => wire::interaction_channel(i).unwrap_or(0),
+        }
+    }
+
+    /// Its snowflake: Discord's order of creation.
+    fn id(&self) -> u64 {
+        match self {
+            Self::Message(m) => m.id.get(),
+            Self::Interaction(i) => i.id().get(),
+        }
+    }
+}
+
+/// Lets handler calls reach intake until the adapter stops, keeps each channel's events
+/// in order, and lets the adapter wait for the events in hand. serenity's tasks outlive
+/// `Client::start` for a moment and keep the handler; without the gate they would keep
+/// intake (and the database) open after shutdown.
 #[derive(Clone)]
 pub struct Gate {
+    discord: Arc<Discord>,
     out: Arc<Mutex<Option<Intake>>>,
+    /// Channel → its events not yet handed on, by id. A channel is present while its
+    /// drain runs.
+    channels: Arc<Mutex<HashMap<u64, BTreeMap<u64, Event>>>>,
     calls: TaskTracker,
 }
 
 impl Gate {
-    pub fn open(out: Intake) -> Self {
-        Self { out: Arc::new(Mutex::new(Some(out))), calls: TaskTracker::new() }
+    pub fn open(discord: Arc<Discord>, out: Intake) -> Self {
+        Self {
+            discord,
+            out: Arc::new(Mutex::new(Some(out))),
+            channels: Arc::new(Mutex::new(HashMap::new())),
+            calls: TaskTracker::new(),
+        }
     }
 
-    /// Intake for one handler call, counted until the token drops; `None` once closed.
-    fn enter(&self) -> Option<(Intake, TaskTrackerToken)> {
-        let out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.clone().map(|out| (out, self.calls.token()))
+    /// Files `event` under its channel and starts the channel's drain if none runs.
+    /// Synchronous, so nothing can overtake it between serenity's call and the filing.
+    pub fn file(&self, event: Event) {
+        let out = self.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(out) = out else {
+            // Shutting down: Discord will not send it again.
+            if let Event::Message(m) = &event {
+                self.discord.lost_message(m.id.get(), "warroom is shutting down");
+            }
+            return;
+        };
+        let channel = event.channel();
+        let start = {
+            let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+            let start = !channels.contains_key(&channel);
+            channels.entry(channel).or_default().insert(event.id(), event);
+            start
+        };
+        if start {
+            self.calls.spawn(self.clone().drain(channel, out));
+        }
     }
 
-    /// Stops new calls and waits (at most `grace`) for those in hand.
+    /// Hands on a channel's events, smallest id first, until none are left.
+    async fn drain(self, channel: u64, out: Intake) {
+        tokio::time::sleep(SETTLE).await;
+        let mut last = 0;
+        loop {
+            let next = {
+                let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(queue) = channels.get_mut(&channel) else { return };
+                match queue.pop_first() {
+                    Some((_, event)) => event,
+                    None => {
+                        // Under the same lock `file` checks: a later event starts a new drain.
+                        channels.remove(&channel);
+                        return;
+                    }
+                }
+            };
+            if next.id() < last {
+                tracing::debug!(
+                    channel,
+                    event = next.id(),
+                    "discord: an event arrived after a later one was handled"
+                );
+            }
+            last = last.max(next.id());
+            match next {
+                Event::Message(message) => self.discord.on_message(&message, &out).await,
+                Event::Interaction(interaction) => {
+                    self.discord.on_gateway_interaction(&interaction, &out).await
+                }
+            }
+        }
+    }
+
+    /// Stops new events and waits (at most `grace`) for those in hand.
     pub async fn close(&self, grace: Duration) {
         self.out.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.calls.close();
@@ -75,12 +172,10 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
-        let Some((out, _call)) = self.gate.enter() else { return };
-        self.discord.on_message(&message, &out).await;
+        self.gate.file(Event::Message(Box::new(message)));
     }
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
-        let Some((out, _call)) = self.gate.enter() else { return };
-        self.discord.on_gateway_interaction(&interaction, &out).await;
+        self.gate.file(Event::Interaction(Box::new(interaction)));
     }
 }

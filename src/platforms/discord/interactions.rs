@@ -66,8 +66,18 @@ async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Byt
         }
     };
     match endpoint.discord.receive(&interaction, &endpoint.out).await {
-        Ok(answer) => {
+        Ok((answer, stored)) => {
             endpoint.discord.answered(&interaction.id().to_string());
+            if let Some(stored) = stored {
+                // Stored: answer now, and let the queue take its time (a full one must
+                // not make the answer miss Discord's three seconds).
+                let out = endpoint.out.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = out.queue(stored).await {
+                        tracing::debug!(error = %e, "discord: interaction stored; it is handled after the next start");
+                    }
+                });
+            }
             Json(answer.body()).into_response()
         }
         Err(e) => {

@@ -32,14 +32,17 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{json, Value};
+use serenity::gateway::GatewayError;
 use serenity::http::{LightMethod, Request, Route};
 use serenity::model::application::Interaction;
 use serenity::model::id::{ApplicationId, ChannelId, GuildId, MessageId};
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
-use super::{AlertRoute, ChatLine, ChatPlatform, InboundContext, ReplyTarget, SendError};
+use super::{AlertRoute, ChatLine, ChatPlatform, Health, InboundContext, ReplyTarget, SendError};
 use crate::config::DiscordConfig;
-use crate::intake::{Intake, IntakeError};
+use crate::intake::{Intake, IntakeError, Stored};
 use crate::model::{MessageRef, Platform, RichMessage};
 use rest::{Rest, RestError};
 use wire::{Answer, Place, Received};
@@ -49,11 +52,26 @@ use wire::{Answer, Place, Received};
 const THREAD_EXISTS: i64 = 160004;
 const UNKNOWN_MESSAGE: i64 = 10008;
 const ALREADY_ACKNOWLEDGED: i64 = 40060;
+/// "Cannot execute action on a DM channel": no threads in DMs.
+const CANNOT_IN_DM: i64 = 50003;
+/// "Cannot execute action on this channel type" (a voice channel, a thread, a forum).
+const WRONG_CHANNEL_TYPE: i64 = 50024;
+
+/// What to tell the operator when Discord refuses the token.
+const TOKEN_REFUSED: &str = "Discord refused the bot token: check discord.token (Developer Portal → Bot → Reset Token, then update DISCORD_TOKEN)";
 
 /// Interaction tokens stay valid this long after the interaction.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Discord's deadline for the first answer; a follow-up waits at most this long for it.
 const ANSWER_DEADLINE: Duration = Duration::from_secs(3);
+/// A retry of the answer is only worth it with this much of the deadline left.
+const ANSWER_RETRY_MARGIN: Duration = Duration::from_millis(500);
+/// Registering `/incident` is retried with backoff from this up to [`REGISTER_MAX_BACKOFF`].
+const REGISTER_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const REGISTER_MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest `nonce` Discord takes.
+/// <https://discord.com/developers/docs/resources/message#create-message-jsonform-params>
+const MAX_NONCE: usize = 25;
 /// How long shutdown waits for gateway events in hand to be stored.
 const GATEWAY_GRACE: Duration = Duration::from_secs(3);
 /// Threads archive after a day without messages (the incident keeps its thread id).
@@ -89,6 +107,10 @@ pub struct Discord {
     bot_id: AtomicU64,
     /// What the bot learned while running; losing it on restart costs a lookup.
     state: Mutex<State>,
+    /// Why the gateway stopped for good (token or intents refused), for the operator.
+    failed: Mutex<Option<String>>,
+    /// Gateway messages received but not stored: Discord does not send them again.
+    lost: AtomicU64,
 }
 
 /// A snowflake from a string the engine hands us (ids are stored as text).
@@ -102,6 +124,15 @@ fn snowflake(id: &str) -> Result<u64, SendError> {
 
 fn json_body(value: &Value) -> Option<Vec<u8>> {
     serde_json::to_vec(value).ok()
+}
+
+/// A message `nonce` for an outbox idempotency key: the same key gives the same nonce
+/// (across restarts too), within Discord's 25 characters.
+fn nonce(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = hex::encode(digest);
+    out.truncate(MAX_NONCE - 1);
+    out
 }
 
 impl Discord {
@@ -135,7 +166,50 @@ impl Discord {
             public_key,
             bot_id: AtomicU64::new(0),
             state: Mutex::new(State::default()),
+            failed: Mutex::new(None),
+            lost: AtomicU64::new(0),
         })
+    }
+
+    /// Records why the platform stopped for good; the caller returns it as the error
+    /// the daemon logs (one ERROR line naming what to fix).
+    fn fail(&self, why: impl Into<String>) -> anyhow::Error {
+        let why = why.into();
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+        anyhow::anyhow!(why)
+    }
+
+    /// What a gateway connection that ended with `error` means for the operator.
+    /// serenity stops for good on the close codes only a person can fix, with one log
+    /// line of its own; these become the platform's failure, saying what to do.
+    /// <https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes>
+    fn gateway_error(&self, error: serenity::Error) -> anyhow::Error {
+        match error {
+            serenity::Error::Gateway(GatewayError::InvalidAuthentication) => {
+                self.fail(format!("{TOKEN_REFUSED} (gateway close code 4004)"))
+            }
+            serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents) => self.fail(
+                "Discord refused the gateway intents (close code 4014): enable the Message Content Intent \
+                 in the Developer Portal (Applications → your app → Bot → Privileged Gateway Intents), \
+                 then restart warroom",
+            ),
+            serenity::Error::Gateway(GatewayError::InvalidGatewayIntents) => self.fail(
+                "Discord called warroom's gateway intents invalid (close code 4013); \
+                 this is a warroom bug, please report it",
+            ),
+            other => anyhow::Error::new(other).context("discord: gateway connection ended"),
+        }
+    }
+
+    /// Counts and logs a gateway message that could not be stored.
+    fn lost_message(&self, message: u64, why: &str) {
+        let lost = self.lost.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::error!(
+            message,
+            lost,
+            reason = why,
+            "discord: a gateway message could not be stored and is lost (Discord does not send it again)"
+        );
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -149,7 +223,11 @@ impl Discord {
 
     fn wire_ctx(&self) -> wire::Ctx {
         let bot = self.bot_id.load(Ordering::SeqCst);
-        wire::Ctx { bot_id: (bot != 0).then_some(bot), alert_channels: self.config.alert_channels.clone() }
+        wire::Ctx {
+            bot_id: (bot != 0).then_some(bot),
+            application_id: Some(self.application_id),
+            alert_channels: self.config.alert_channels.clone(),
+        }
     }
 
     fn app(&self) -> ApplicationId {
@@ -210,20 +288,26 @@ impl Discord {
         };
         let Some((event, keys)) = wire::message(message, &ctx, &place, Utc::now()) else { return };
         if let Err(e) = out.submit(event, keys).await {
-            tracing::error!(message = %message.id, error = %e, "discord: could not store a message");
+            self.lost_message(message.id.get(), &e.to_string());
         }
     }
 
-    /// Translates and stores an interaction; returns how to answer it. Shared by the
-    /// gateway and the HTTP endpoint.
-    async fn receive(&self, interaction: &Interaction, out: &Intake) -> Result<Answer, IntakeError> {
+    /// Translates and stores an interaction; returns how to answer it and, when there
+    /// is an event, the stored event still to be queued: the answer goes out first, so
+    /// a full queue cannot make it miss Discord's three seconds. Shared by the gateway
+    /// and the HTTP endpoint.
+    async fn receive(
+        &self,
+        interaction: &Interaction,
+        out: &Intake,
+    ) -> Result<(Answer, Option<Stored>), IntakeError> {
         match wire::interaction(interaction, &|c| self.known_parent(c), Utc::now()) {
-            Received::Answer(answer) => Ok(answer),
+            Received::Answer(answer) => Ok((answer, None)),
             Received::Event { inbound, dedup, answer, command } => {
                 let id = inbound.event_id.clone();
                 self.pending(&id, command);
-                match out.submit(*inbound, dedup).await {
-                    Ok(_) => Ok(answer),
+                match out.store(*inbound, dedup).await {
+                    Ok(stored) => Ok((answer, Some(stored))),
                     Err(e) => {
                         self.answered(&id);
                         Err(e)
@@ -247,34 +331,70 @@ impl Discord {
         }
     }
 
-    /// A gateway INTERACTION_CREATE: store, then answer within the 3 seconds.
+    /// A gateway INTERACTION_CREATE: store, answer within the 3 seconds, then queue.
     /// <https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction>
     async fn on_gateway_interaction(&self, interaction: &Interaction, out: &Intake) {
+        let received = Instant::now();
         let id = interaction.id();
-        let answer = match self.receive(interaction, out).await {
-            Ok(answer) => answer,
+        let (answer, stored) = match self.receive(interaction, out).await {
+            Ok(received) => received,
             Err(e) => {
                 // Not stored, so not answered: Discord shows the person it failed.
                 tracing::error!(interaction = %id, error = %e, "discord: could not store an interaction");
                 return;
             }
         };
-        let request = Request::new(
-            Route::InteractionResponse { interaction_id: id, token: interaction.token() },
-            LightMethod::Post,
-        )
-        .body(json_body(&answer.body()));
-        match self.rest.call(request).await {
-            Ok(_) => {}
-            // A replay after a resume: answered the first time.
-            Err(RestError { code: Some(ALREADY_ACKNOWLEDGED), .. }) => {
-                tracing::debug!(interaction = %id, "discord: interaction was already answered")
-            }
-            Err(e) => {
-                tracing::warn!(interaction = %id, error = %e, "discord: could not answer an interaction")
+        self.answer(interaction, &answer, received).await;
+        self.answered(&id.to_string());
+        if let Some(stored) = stored {
+            if let Err(e) = out.queue(stored).await {
+                tracing::debug!(interaction = %id, error = %e, "discord: interaction stored; it is handled after the next start");
             }
         }
-        self.answered(&id.to_string());
+    }
+
+    /// Sends the interaction's first answer; one failure that may be passing (a 5xx, a
+    /// network error, a 429) is retried once if the deadline leaves room.
+    async fn answer(&self, interaction: &Interaction, answer: &Answer, received: Instant) {
+        let id = interaction.id();
+        let body = json_body(&answer.body());
+        for attempt in 1..=2 {
+            let left = ANSWER_DEADLINE.saturating_sub(received.elapsed());
+            let request = Request::new(
+                Route::InteractionResponse { interaction_id: id, token: interaction.token() },
+                LightMethod::Post,
+            )
+            .body(body.clone());
+            // Past the deadline the answer is refused anyway: do not wait longer for it.
+            let error =
+                match tokio::time::timeout(left.max(ANSWER_RETRY_MARGIN), self.rest.call(request)).await {
+                    Ok(Ok(_)) => return,
+                    // Answered already: a replay after a resume, or a first try that got
+                    // through although its answer did not.
+                    Ok(Err(RestError { code: Some(ALREADY_ACKNOWLEDGED), .. })) => {
+                        tracing::debug!(interaction = %id, "discord: interaction was already answered");
+                        return;
+                    }
+                    Ok(Err(e)) => e,
+                    Err(_) => RestError::timed_out(),
+                };
+            let wait = match error.send_error() {
+                SendError::Transport(_) => Some(Duration::ZERO),
+                SendError::RateLimited(wait) => Some(wait),
+                _ => None,
+            };
+            let left = ANSWER_DEADLINE.saturating_sub(received.elapsed());
+            match wait {
+                Some(wait) if attempt == 1 && wait + ANSWER_RETRY_MARGIN < left => {
+                    tracing::warn!(interaction = %id, error = %error, "discord: answering an interaction failed; trying once more");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    tracing::warn!(interaction = %id, error = %error, attempt, "discord: could not answer an interaction");
+                    return;
+                }
+            }
+        }
     }
 
     /// Waits (up to Discord's deadline) until the interaction was answered; returns
@@ -291,38 +411,80 @@ impl Discord {
 
     /// Asks who the bot is before the gateway connects. READY says it too, but serenity
     /// runs each event handler in its own task, so the first messages could otherwise
-    /// be read before READY was, and the bot would not recognise its own messages.
-    async fn learn_bot_id(&self) {
+    /// be read before READY was (the application id covers most bots meanwhile, see
+    /// [`wire::Ctx`]). A refused token ends the platform: nothing else would work.
+    async fn learn_bot_id(&self) -> anyhow::Result<()> {
         let request = Request::new(Route::UserMe, LightMethod::Get);
         match tokio::time::timeout(Duration::from_secs(30), self.rest.call(request)).await {
             Ok(Ok(me)) => match me["id"].as_str().and_then(|id| id.parse::<u64>().ok()) {
                 Some(id) => self.set_bot_id(id),
                 None => tracing::warn!("discord: /users/@me answered without an id"),
             },
+            Ok(Err(e @ RestError { status: Some(401), .. })) => {
+                return Err(self.fail(format!("{TOKEN_REFUSED} ({e})")));
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "discord: could not ask who the bot is; waiting for READY")
             }
             Err(_) => tracing::warn!("discord: asking who the bot is timed out; waiting for READY"),
         }
+        Ok(())
     }
 
     /// Registers `/incident` (bulk overwrite, so a changed declaration replaces the
-    /// old one): in the configured guild, available at once, else globally.
-    async fn register_commands(&self) {
-        let route = match self.config.guild_id.trim().parse::<u64>().ok().filter(|g| *g > 0) {
-            Some(guild) => Route::GuildCommands { application_id: self.app(), guild_id: GuildId::new(guild) },
-            None => Route::Commands { application_id: self.app() },
+    /// old one): in the configured guild, available at once, else globally. With a
+    /// guild, the global list is emptied too, or a `/incident` registered globally
+    /// before would show twice. Each step is retried with backoff (honouring a 429's
+    /// `retry_after`) until it succeeds, Discord refuses it for good, or `stop`.
+    async fn register_commands(&self, stop: &CancellationToken) {
+        let global = Route::Commands { application_id: self.app() };
+        let steps = match self.config.guild_id.trim().parse::<u64>().ok().filter(|g| *g > 0) {
+            Some(guild) => vec![
+                (
+                    "registering /incident in discord.guild_id",
+                    Route::GuildCommands { application_id: self.app(), guild_id: GuildId::new(guild) },
+                    commands::registration(),
+                ),
+                ("removing the global /incident (a guild is configured)", global, json!([])),
+            ],
+            None => vec![("registering /incident globally", global, commands::registration())],
         };
-        let request = Request::new(route, LightMethod::Put).body(json_body(&commands::registration()));
-        match tokio::time::timeout(Duration::from_secs(30), self.rest.call(request)).await {
-            Ok(Ok(_)) => tracing::info!(
-                scope = if self.config.guild_id.trim().is_empty() { "global" } else { "guild" },
-                "discord: /incident registered"
-            ),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "discord: could not register /incident; slash commands may be stale")
+        for (what, route, body) in steps {
+            let mut backoff = REGISTER_FIRST_BACKOFF;
+            loop {
+                let request = Request::new(route, LightMethod::Put).body(json_body(&body));
+                let result = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    result = tokio::time::timeout(Duration::from_secs(30), self.rest.call(request)) => result,
+                };
+                let error = match result {
+                    Ok(Ok(_)) => {
+                        tracing::info!("discord: done {what}");
+                        break;
+                    }
+                    Ok(Err(e)) => e,
+                    Err(_) => RestError::timed_out(),
+                };
+                let wait = match error.send_error() {
+                    SendError::RateLimited(wait) => wait,
+                    SendError::Transport(_) => backoff,
+                    SendError::Unauthorized if error.status == Some(401) => {
+                        tracing::error!(error = %error, "discord: {what} failed: {TOKEN_REFUSED}");
+                        return;
+                    }
+                    _ => {
+                        // 403 Missing Access: invited without the applications.commands scope.
+                        tracing::error!(error = %error, "discord: {what} failed; slash commands stay as they were (is the bot invited with the applications.commands scope?)");
+                        return;
+                    }
+                };
+                tracing::warn!(error = %error, "discord: {what} failed; retrying in {wait:?}");
+                backoff = (backoff * 2).min(REGISTER_MAX_BACKOFF);
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
-            Err(_) => tracing::warn!("discord: registering /incident timed out; slash commands may be stale"),
         }
     }
 
@@ -367,12 +529,47 @@ impl Discord {
                     }),
                 }
             }
-            Err(e @ RestError { status: Some(400), .. }) => {
+            // Only where Discord says threads cannot be (a DM, a channel type without
+            // threads); any other refusal must not drop the card into the busy channel.
+            Err(e @ RestError { code: Some(CANNOT_IN_DM | WRONG_CHANNEL_TYPE), .. }) => {
                 tracing::info!(channel, error = %e, "discord: no thread possible here; posting in the channel");
                 Ok(channel)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Posts `message`, in `thread` when given (starting it if needed). With a `nonce`
+    /// Discord returns the message it already created for it instead of a second one.
+    async fn post_with(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+        nonce: Option<String>,
+    ) -> Result<MessageRef, SendError> {
+        let channel_id = snowflake(channel)?;
+        let name = render::thread_name(message);
+        let target = match thread {
+            Some(t) => self.thread_for(channel_id, snowflake(t)?, &name).await?,
+            None => channel_id,
+        };
+        let mut body = render::message(message);
+        if let Some(nonce) = nonce {
+            body["nonce"] = json!(nonce);
+            body["enforce_nonce"] = json!(true);
+        }
+        let id = self.create_message(target, &body).await?;
+        if thread.is_none() && !message.title.trim().is_empty() {
+            // A card at the top of a channel starts the incident's thread right away,
+            // named after it (otherwise the first message in it would name it).
+            if let Ok(message_id) = snowflake(&id) {
+                if let Err(e) = self.start_thread(channel_id, message_id, &name).await {
+                    tracing::warn!(channel, error = %e, "discord: could not start a thread on a card; the next post retries");
+                }
+            }
+        }
+        Ok(MessageRef { platform: Platform::Discord, channel: target.to_string(), id })
     }
 
     async fn create_message(&self, channel: u64, body: &Value) -> Result<String, SendError> {
@@ -393,17 +590,25 @@ impl ChatPlatform for Discord {
         Platform::Discord
     }
 
-    /// Registers `/incident`, then holds the gateway connection until shutdown
-    /// (returns at once when `discord.gateway = false`).
+    /// Registers `/incident` (in the background, retrying), then holds the gateway
+    /// connection until shutdown (returns once registration is done when
+    /// `discord.gateway = false`). A refused token or refused intents end it with an
+    /// error that says what to fix, and [`ChatPlatform::health`] reports it.
     async fn run(self: Arc<Self>, ctx: InboundContext) -> anyhow::Result<()> {
-        self.register_commands().await;
         if !self.config.gateway {
             tracing::info!("discord: gateway off; interactions arrive at /discord/interactions");
+            self.register_commands(&ctx.shutdown).await;
             return Ok(());
         }
-        self.learn_bot_id().await;
+        // Registration retries alongside the gateway and stops when this returns.
+        let registering = ctx.shutdown.child_token();
+        let _stop_registering = registering.clone().drop_guard();
+        let this = self.clone();
+        tokio::spawn(async move { this.register_commands(&registering).await });
+
+        self.learn_bot_id().await?;
         let http = rest::http(self.config.token.expose(), &self.config.api_url, self.application_id)?;
-        let gate = gateway::Gate::open(ctx.out.clone());
+        let gate = gateway::Gate::open(self.clone(), ctx.out.clone());
         let handler = gateway::Handler { discord: self.clone(), gate: gate.clone() };
         let builder =
             serenity::all::ClientBuilder::new_with_http(http, gateway::intents()).event_handler(handler);
@@ -413,7 +618,10 @@ impl ChatPlatform for Discord {
         };
         let shards = client.shard_manager.clone();
         let ended = tokio::select! {
-            result = client.start() => result.context("discord: gateway connection ended"),
+            result = client.start() => match result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.gateway_error(e)),
+            },
             _ = ctx.shutdown.cancelled() => {
                 shards.shutdown_all().await;
                 Ok(())
@@ -429,23 +637,19 @@ impl ChatPlatform for Discord {
         thread: Option<&str>,
         message: &RichMessage,
     ) -> Result<MessageRef, SendError> {
-        let channel_id = snowflake(channel)?;
-        let name = render::thread_name(message);
-        let target = match thread {
-            Some(t) => self.thread_for(channel_id, snowflake(t)?, &name).await?,
-            None => channel_id,
-        };
-        let id = self.create_message(target, &render::message(message)).await?;
-        if thread.is_none() && !message.title.trim().is_empty() {
-            // A card at the top of a channel starts the incident's thread right away,
-            // named after it (otherwise the first message in it would name it).
-            if let Ok(message_id) = snowflake(&id) {
-                if let Err(e) = self.start_thread(channel_id, message_id, &name).await {
-                    tracing::warn!(channel, error = %e, "discord: could not start a thread on a card; the next post retries");
-                }
-            }
-        }
-        Ok(MessageRef { platform: Platform::Discord, channel: target.to_string(), id })
+        self.post_with(channel, thread, message, None).await
+    }
+
+    /// Posts with a `nonce` derived from the outbox key and `enforce_nonce`, so a
+    /// retry after an answer that got lost returns the message Discord already made.
+    async fn post_once(
+        &self,
+        key: &str,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError> {
+        self.post_with(channel, thread, message, Some(nonce(key))).await
     }
 
     async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError> {
@@ -536,6 +740,13 @@ impl ChatPlatform for Discord {
         !self.rest.paced_by_serenity()
     }
 
+    fn health(&self) -> Health {
+        Health {
+            failed: self.failed.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            lost_events: self.lost.load(Ordering::SeqCst),
+        }
+    }
+
     fn alert_route(&self) -> Option<AlertRoute> {
         let channel = self.config.notify_channel.trim();
         (!channel.is_empty())
@@ -545,5 +756,18 @@ impl ChatPlatform for Discord {
     fn http_routes(self: Arc<Self>, out: Intake) -> Option<axum::Router> {
         let key = self.public_key?;
         Some(interactions::router(self, key, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_is_short_and_the_same_for_the_same_outbox_entry() {
+        let key = "in:discord:1234567890123456789:0";
+        assert_eq!(nonce(key), nonce(key));
+        assert!(nonce(key).len() <= MAX_NONCE);
+        assert_ne!(nonce(key), nonce("in:discord:1234567890123456789:1"));
     }
 }

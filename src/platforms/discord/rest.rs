@@ -51,6 +51,11 @@ impl RestError {
         Self { status: None, code: None, message: message.into(), retry_after: None }
     }
 
+    /// A call we stopped waiting for.
+    pub fn timed_out() -> Self {
+        Self::network("Discord did not answer in time")
+    }
+
     /// What the outbox should do (platforms/mod.rs "Errors").
     pub fn send_error(&self) -> SendError {
         match self.status {
@@ -95,8 +100,8 @@ pub struct Rest {
 /// Builds serenity's `Http` for `api_url` (also used for the gateway client, whose only
 /// REST call is `GET /gateway`).
 pub fn http(token: &str, api_url: &str, application_id: u64) -> anyhow::Result<Http> {
-    let api_url = api_url.trim_end_matches('/');
-    let production = api_url == DISCORD;
+    let api_url = api_url.trim().trim_end_matches('/');
+    let production = is_production(api_url);
     let mut client = reqwest::Client::builder().use_rustls_tls().timeout(TIMEOUT);
     if !production {
         // The fake or proxy is addressed directly; an HTTP(S)_PROXY from the
@@ -111,6 +116,16 @@ pub fn http(token: &str, api_url: &str, application_id: u64) -> anyhow::Result<H
         builder = builder.application_id(ApplicationId::from(id));
     }
     Ok(builder.build())
+}
+
+/// Whether `api_url` is Discord itself (config checked it is a scheme and a host):
+/// compared as a URL, so `https://Discord.com/` counts too.
+fn is_production(api_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(api_url) else { return false };
+    url.scheme() == "https"
+        && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("discord.com"))
+        && url.port().is_none()
+        && url.path() == "/"
 }
 
 impl Rest {
@@ -171,6 +186,18 @@ impl Rest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_discord_itself_keeps_the_rate_limiter() {
+        for production in ["https://discord.com", "https://discord.com/", "https://DISCORD.com"] {
+            assert!(is_production(production), "{production}");
+        }
+        for other in
+            ["http://discord.com", "https://discord.com:8443", "http://127.0.0.1:9", "https://proxy.internal"]
+        {
+            assert!(!is_production(other), "{other}");
+        }
+    }
 
     #[test]
     fn errors_say_what_the_outbox_should_do() {

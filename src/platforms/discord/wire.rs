@@ -30,6 +30,10 @@ use crate::model::{ActionKind, Inbound, InboundKind, Person, Platform, ReplyHand
 pub struct Ctx {
     /// The bot's user id, from READY (None until then, or in HTTP-only mode).
     pub bot_id: Option<u64>,
+    /// The application's id (`discord.application_id`). Known from the start, and for
+    /// every bot created since 2019ish the bot user has the same id, so it also
+    /// recognises the bot's own messages while `bot_id` is still unknown.
+    pub application_id: Option<u64>,
     /// Channels whose every message is classified (`discord.alert_channels`).
     pub alert_channels: Vec<String>,
 }
@@ -50,7 +54,8 @@ pub fn is_candidate(msg: &Message, ctx: &Ctx) -> bool {
         return false;
     }
     // Our own messages (cards, notes we echo) would loop back into the classifier.
-    ctx.bot_id != Some(msg.author.id.get())
+    let author = Some(msg.author.id.get());
+    author != ctx.bot_id && author != ctx.application_id
 }
 
 /// Whether the message's place matters (a channel that may be a thread). DMs and the
@@ -210,6 +215,16 @@ fn interaction_place(
     }
 }
 
+/// The channel (or thread) an interaction happened in; `None` for a PING.
+pub fn interaction_channel(interaction: &Interaction) -> Option<u64> {
+    match interaction {
+        Interaction::Command(i) | Interaction::Autocomplete(i) => Some(i.channel_id.get()),
+        Interaction::Component(i) => Some(i.channel_id.get()),
+        Interaction::Modal(i) => Some(i.channel_id.get()),
+        _ => None,
+    }
+}
+
 /// An INTERACTION_CREATE (gateway) or an HTTP interaction → what to store and answer.
 /// The dedup key names the interaction: the gateway may replay it after a resume.
 pub fn interaction(
@@ -317,7 +332,7 @@ mod tests {
     const BOT: u64 = 100;
 
     fn ctx() -> Ctx {
-        Ctx { bot_id: Some(BOT), alert_channels: vec!["600".into()] }
+        Ctx { bot_id: Some(BOT), application_id: Some(700), alert_channels: vec!["600".into()] }
     }
 
     fn now() -> DateTime<Utc> {
@@ -526,6 +541,19 @@ mod tests {
         assert!(!needs_place(&msg(json!({"guild_id": null})), &ctx()), "DM");
         assert!(needs_place(&msg(json!({"channel_id": "901"})), &ctx()), "maybe a thread");
         assert!(!is_candidate(&msg(json!({"author": bot_user()})), &ctx()));
+    }
+
+    #[test]
+    fn own_cards_are_known_by_the_application_id_before_ready() {
+        // /users/@me failed and READY has not been read yet: only the application id is
+        // known, and the bot user shares it.
+        let ctx = Ctx { bot_id: None, ..ctx() };
+        let card = json!({"channel_id": "600", "content": "🔴 #1 · disk full [OPEN]",
+                          "author": {"id": "700", "username": "warroom", "bot": true}});
+        assert_eq!(message(&msg(card), &ctx, &Place::Channel, now()), None);
+        let zabbix = json!({"channel_id": "600", "content": "disk 95%",
+                            "author": {"id": "55", "username": "zabbix", "bot": true}});
+        assert!(message(&msg(zabbix), &ctx, &Place::Channel, now()).is_some());
     }
 
     fn member() -> Value {

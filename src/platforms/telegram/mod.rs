@@ -123,7 +123,7 @@ impl Telegram {
             mode: config.mode,
             webhook_secret: config.webhook_secret.clone(),
             poll_timeout_secs: config.poll_timeout_secs,
-            allowed_chats: config.allowed_chats.iter().filter_map(|c| c.trim().parse().ok()).collect(),
+            allowed_chats: allowed_chats(config),
             alert_route,
             me: Mutex::new(None),
             threads: Mutex::new(Threads::default()),
@@ -224,8 +224,11 @@ impl Telegram {
         Ok(())
     }
 
-    /// Sends `parts` as consecutive messages (inside `thread` when given); the keyboard
-    /// goes on the last. Returns the first: a card's reference is where it begins.
+    /// Sends `parts` as consecutive messages (inside `thread` when given). Returns the
+    /// first, and the keyboard goes on the first too: edits replace that one message
+    /// (`editMessageText` edits one message), so its status line and its buttons must be
+    /// the same message, or an edit would leave a second, stale keyboard further down.
+    /// A reply to any later part continues the thread the first part is in.
     ///
     /// If a later part fails, the outbox retries the whole post and the earlier parts
     /// appear twice: repeating text is better than losing the end of it.
@@ -239,8 +242,7 @@ impl Telegram {
         let chat = chat_id(channel)?;
         let root = thread.map(message_id).transpose()?;
         let topic = root.filter(|r| self.threads().topics.contains(&Topic { chat: chat.0, thread: r.0 }));
-        let count = parts.len();
-        let mut first = None;
+        let mut first: Option<MessageRef> = None;
         for (i, text) in parts.into_iter().enumerate() {
             let mut request = self
                 .bot
@@ -254,15 +256,19 @@ impl Telegram {
             if let Some(topic) = topic {
                 request = request.message_thread_id(ThreadId(topic));
             }
-            if i + 1 == count {
+            if i == 0 {
                 if let Some(keyboard) = &keyboard {
                     request = request.reply_markup(keyboard.clone());
                 }
             }
             let sent = request.await.map_err(|e| send_error(&e))?;
-            if let Some(root) = root {
+            // The thread a reply to this part belongs to: the root it was posted under,
+            // else (a post at the top of the chat) where the message began.
+            let thread_root =
+                root.map(|r| r.0).or_else(|| first.as_ref().and_then(|f: &MessageRef| f.id.parse().ok()));
+            if let Some(root) = thread_root {
                 let mut threads = self.threads();
-                threads.roots.insert((chat.0, sent.id.0), root.0);
+                threads.roots.insert((chat.0, sent.id.0), root);
                 threads.order.push_back((chat.0, sent.id.0));
                 while threads.order.len() > REMEMBERED_ROOTS {
                     if let Some(old) = threads.order.pop_front() {
@@ -338,6 +344,7 @@ impl ChatPlatform for Telegram {
     /// the chat, replying to the thread root. Quiet confirmations of commands are not
     /// sent: the card already shows what happened.
     async fn reply(&self, to: &ReplyTarget, text: &str) -> Result<(), SendError> {
+        let text = &wire::in_telegram_words(text);
         if let Some(id) = &to.handle.token {
             // https://core.telegram.org/bots/api#answercallbackquery
             let mut request = self
@@ -373,6 +380,12 @@ impl ChatPlatform for Telegram {
         false
     }
 
+    /// Callback answers (the handle carries the callback query id) are not throttled by
+    /// Telegram like messages are, and expire: they do not queue behind posts.
+    fn answers_apart(&self, handle: &crate::model::ReplyHandle) -> bool {
+        handle.token.is_some()
+    }
+
     fn alert_route(&self) -> Option<AlertRoute> {
         self.alert_route.clone()
     }
@@ -380,6 +393,21 @@ impl ChatPlatform for Telegram {
     fn http_routes(self: Arc<Self>, out: Intake) -> Option<axum::Router> {
         (self.mode == TelegramMode::Webhook).then(|| webhook::router(self, out))
     }
+}
+
+/// `telegram.allowed_chats`, plus the chats alerts are posted to: a card the bot posts
+/// in `alert_chat` or a `severity_chats` chat must take its button presses and replies,
+/// so configuring a chat for alerts allows it. Empty = every chat (ids checked by config).
+fn allowed_chats(config: &TelegramConfig) -> Vec<i64> {
+    let mut allowed: Vec<i64> = config.allowed_chats.iter().filter_map(|c| c.trim().parse().ok()).collect();
+    if allowed.is_empty() {
+        return allowed;
+    }
+    let alert_chats = std::iter::once(&config.alert_chat).chain(config.severity_chats.values());
+    allowed.extend(alert_chats.filter_map(|c| c.trim().parse::<i64>().ok()));
+    allowed.sort_unstable();
+    allowed.dedup();
+    allowed
 }
 
 fn no_preview() -> LinkPreviewOptions {
@@ -479,6 +507,19 @@ mod tests {
             send_error(&RequestError::MigrateToChatId(ChatId(-100123))),
             SendError::Rejected { reason } if reason.contains("-100123")
         ));
+    }
+
+    #[test]
+    fn chats_that_get_alerts_are_allowed() {
+        let config = |allowed: &[&str]| TelegramConfig {
+            allowed_chats: allowed.iter().map(|c| c.to_string()).collect(),
+            alert_chat: "-1002".into(),
+            severity_chats: [(crate::model::Severity::Critical, "-1003".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(allowed_chats(&config(&["-1001"])), [-1003, -1002, -1001]);
+        assert_eq!(allowed_chats(&config(&["-1002"])), [-1003, -1002]);
+        assert!(allowed_chats(&config(&[])).is_empty(), "no allowlist: every chat");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! nothing is stored. A stored update is answered 200; when it cannot be stored the
 //! answer is 503, and Telegram retries any non-2xx answer. Registering the URL is the
 //! operator's job (README, "Connect Telegram").
+//!
+//! A body we cannot read as an update is logged and answered 200 all the same: Telegram
+//! retries every non-2xx answer, and with few `max_connections` a retried update it will
+//! never be able to send differently holds up every update behind it.
 
 use std::sync::Arc;
 
@@ -41,9 +45,20 @@ async fn receive(
     let secret = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok());
     crate::verify::telegram(state.telegram.webhook_secret.expose(), secret)
         .map_err(|denied| ApiError::unauthorized(denied.0))?;
-    let body = body?;
-    let update = wire::parse_update(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid Telegram update: {e}")))?;
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram: unreadable webhook body dropped (answered 200 so Telegram moves on)");
+            return Ok(StatusCode::OK);
+        }
+    };
+    let update = match wire::parse_update(&body) {
+        Ok(update) => update,
+        Err(e) => {
+            tracing::warn!(error = %e, bytes = body.len(), "telegram: webhook body is not an update we can read; dropped (answered 200 so Telegram moves on)");
+            return Ok(StatusCode::OK);
+        }
+    };
     let me = state.telegram.identity().await.map_err(|e| {
         tracing::warn!(error = %e, "telegram: getMe failed; asking Telegram to retry the update");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "warroom cannot reach the Bot API yet; retry later")

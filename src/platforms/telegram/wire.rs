@@ -4,14 +4,18 @@
 //! (<https://core.telegram.org/bots/api#message>):
 //!
 //! 1. No sender (a channel post) or a sender that is a bot (`from.is_bot`, including
-//!    ourselves) → ignored, so the bot never answers itself.
+//!    ourselves) → ignored, so the bot never answers itself. The exception is an
+//!    anonymous group admin: Telegram shows them as `GroupAnonymousBot` (a bot) with
+//!    `sender_chat` = the group itself; that is a person, named after the group and
+//!    known by the group's id (<https://core.telegram.org/bots/api#message>, `sender_chat`).
 //! 2. `telegram.allowed_chats` non-empty and the chat not in it → ignored.
 //! 3. A text starting with `/cmd` or `/cmd@botname` is a command. One addressed to
 //!    another bot (`/ack@otherbot`) is ignored; ours are rewritten into the words of
 //!    the `/incident` grammar by [`COMMANDS`] (`/oncall high x` → `open high x`,
-//!    `/status` → `list`, …). An unknown command is ignored in groups (it may belong
-//!    to another bot) and answered with the usage in private chats or when addressed
-//!    to us by name.
+//!    `/status` → `list`, …). An unknown command is answered with the usage in private
+//!    chats or when addressed to us by name (`/frob@botname`); in groups, one that
+//!    @mentions the bot further on (`/data full on db-01 @botname`) is a mention like
+//!    any other, and the rest is ignored (it may belong to another bot).
 //! 4. Private chat: every text is a `Mention` (nobody @mentions a bot in a DM).
 //! 5. Group: a `mention` entity of `@botname` (or a `text_mention` of the bot) → `Mention`;
 //!    otherwise a message inside a thread (a reply, or a forum-topic message) →
@@ -104,6 +108,8 @@ pub struct Alias {
     pub name: &'static str,
     /// Shown in the client's command menu (`setMyCommands`); `None` = accepted but not listed.
     pub menu: Option<&'static str>,
+    /// Its line in the help, after `/name`; `None` = not in the help.
+    pub usage: Option<&'static str>,
     pub rewrite: Rewrite,
 }
 
@@ -113,42 +119,97 @@ pub const COMMANDS: &[Alias] = &[
     Alias {
         name: "oncall",
         menu: Some("Open an incident: /oncall [critical|high|medium|low] <title>"),
+        usage: Some("[critical|high|medium|low] <title> — open an incident (default medium)"),
         rewrite: Rewrite::Open,
     },
     Alias {
         name: "status",
         menu: Some("List open incidents, or /status <id> for one"),
+        usage: Some("[id] — list open incidents, or show one with its timeline (times in UTC)"),
         rewrite: Rewrite::Status,
     },
-    Alias { name: "ack", menu: Some("Acknowledge an incident: /ack <id>"), rewrite: Rewrite::Same },
+    Alias {
+        name: "ack",
+        menu: Some("Acknowledge an incident: /ack <id>"),
+        usage: Some("<id> — acknowledge: you are on it"),
+        rewrite: Rewrite::Same,
+    },
     Alias {
         name: "escalate",
         menu: Some("Page the next escalation step: /escalate <id>"),
+        usage: Some("<id> — page the next escalation step"),
         rewrite: Rewrite::Same,
     },
     Alias {
         name: "mitigate",
         menu: Some("Mark an incident mitigated: /mitigate <id>"),
+        usage: Some("<id> — mark mitigated (humans only)"),
         rewrite: Rewrite::Same,
     },
-    Alias { name: "resolve", menu: Some("Resolve an incident: /resolve <id>"), rewrite: Rewrite::Same },
+    Alias {
+        name: "resolve",
+        menu: Some("Resolve an incident: /resolve <id>"),
+        usage: Some("<id> — mark resolved (humans only)"),
+        rewrite: Rewrite::Same,
+    },
     Alias {
         name: "note",
         menu: Some("Add a note to the timeline: /note <id> <text>"),
+        usage: Some("<id> <text> — add a note to the timeline (or reply to the incident message)"),
         rewrite: Rewrite::Same,
     },
-    Alias { name: "help", menu: Some("What warroom understands"), rewrite: Rewrite::Same },
+    Alias {
+        name: "help",
+        menu: Some("What warroom understands"),
+        usage: Some("— this help"),
+        rewrite: Rewrite::Same,
+    },
     Alias {
         name: "incident",
         menu: Some("Any /incident command, as on Slack and Discord"),
+        usage: None,
         rewrite: Rewrite::Verbatim,
     },
-    Alias { name: "reopen", menu: None, rewrite: Rewrite::Same },
-    Alias { name: "severity", menu: None, rewrite: Rewrite::Same },
-    Alias { name: "refresh", menu: None, rewrite: Rewrite::Same },
-    Alias { name: "list", menu: None, rewrite: Rewrite::Same },
-    Alias { name: "start", menu: None, rewrite: Rewrite::Help },
+    Alias {
+        name: "reopen",
+        menu: None,
+        usage: Some("<id> — reopen a resolved incident"),
+        rewrite: Rewrite::Same,
+    },
+    Alias {
+        name: "severity",
+        menu: None,
+        usage: Some("<id> <critical|high|medium|low> — set and confirm the severity"),
+        rewrite: Rewrite::Same,
+    },
+    Alias {
+        name: "refresh", menu: None, usage: Some("<id> — gather context again"), rewrite: Rewrite::Same
+    },
+    Alias { name: "list", menu: None, usage: None, rewrite: Rewrite::Same },
+    Alias { name: "start", menu: None, usage: None, rewrite: Rewrite::Help },
 ];
+
+/// The help in Telegram's words, from [`COMMANDS`].
+pub fn usage() -> String {
+    let mut out = String::from("Usage:");
+    for alias in COMMANDS {
+        if let Some(line) = alias.usage {
+            out.push_str(&format!("\n  /{} {line}", alias.name));
+        }
+    }
+    out.push_str(
+        "\nIn a group, mention the bot with what is wrong and it decides whether to open an incident; \
+         replies to an incident message are notes.",
+    );
+    out
+}
+
+/// Puts the engine's answers in Telegram's words: the help and the usage after a
+/// mistake speak of `/oncall`, `/status`, … as typed here, not of the `/incident`
+/// grammar they were rewritten into.
+pub fn in_telegram_words(text: &str) -> String {
+    text.replace(crate::engine::commands::USAGE, &usage())
+}
 
 /// Rewrites a command we know (`name` lowercase, without `/`) into grammar words.
 pub fn rewrite(name: &str, args: &str) -> Option<String> {
@@ -224,6 +285,15 @@ fn mentions_bot(message: &Message, me: &BotIdentity) -> bool {
     })
 }
 
+/// Command arguments without `@botname` words: `/ack 4 @warroom_bot` addresses the bot
+/// the way groups do, and the mention is not part of the id or the title.
+fn without_own_mention(args: &str, me: &BotIdentity) -> String {
+    args.split(' ')
+        .filter(|w| !w.strip_prefix('@').is_some_and(|name| name.eq_ignore_ascii_case(&me.username)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The thread a message is in: what it replies to, else its forum topic.
 fn thread_of(message: &Message) -> Option<String> {
     message
@@ -252,11 +322,27 @@ pub fn translate(update: &Update, ctx: &Context<'_>) -> Translated {
     }
 }
 
-fn from_message(update_id: u32, message: &Message, ctx: &Context<'_>) -> Translated {
-    let Some(from) = &message.from else { return Translated::Ignore("message without a sender") };
-    if from.is_bot {
-        return Translated::Ignore("message from a bot");
+/// Who wrote a message, or why nobody the bot should listen to did (rule 1).
+fn sender(message: &Message) -> Result<Person, &'static str> {
+    let Some(from) = &message.from else { return Err("message without a sender") };
+    if from.is_anonymous() {
+        // An admin posting "as the group": the group speaks, so it is named.
+        if let Some(group) = message.sender_chat.as_ref().filter(|c| c.id == message.chat.id) {
+            let name = group.title().unwrap_or("anonymous admin").to_string();
+            return Ok(Person::new(Platform::Telegram.as_str(), group.id.0.to_string(), Some(name)));
+        }
     }
+    if from.is_bot {
+        return Err("message from a bot");
+    }
+    Ok(person(from))
+}
+
+fn from_message(update_id: u32, message: &Message, ctx: &Context<'_>) -> Translated {
+    let user = match sender(message) {
+        Ok(user) => user,
+        Err(why) => return Translated::Ignore(why),
+    };
     let chat = message.chat.id.0;
     if !allowed(ctx, chat) {
         return Translated::Ignore("chat is not in telegram.allowed_chats");
@@ -268,14 +354,22 @@ fn from_message(update_id: u32, message: &Message, ctx: &Context<'_>) -> Transla
     let thread = thread_of(message);
     let kind = match command_words(text, ctx.me) {
         CommandWords::ForAnotherBot => return Translated::Ignore("command addressed to another bot"),
-        CommandWords::Ours { name, addressed, args } => match rewrite(&name, args) {
-            Some(words) => InboundKind::Command { text: words },
-            // The engine answers with the reason and the usage.
-            None if private || addressed => {
-                InboundKind::Command { text: format!("{name} {args}").trim().to_string() }
+        CommandWords::Ours { name, addressed, args } => {
+            match rewrite(&name, &without_own_mention(args, ctx.me)) {
+                Some(words) => InboundKind::Command { text: words },
+                // The engine answers with the reason and the usage.
+                None if private || addressed => {
+                    InboundKind::Command { text: format!("{name} {args}").trim().to_string() }
+                }
+                // `/data full on prod-db-01 @warroom_bot`: someone telling the bot, not a command.
+                None if mentions_bot(message, ctx.me) => InboundKind::Mention {
+                    text: text.to_string(),
+                    alert_channel: false,
+                    from_integration: false,
+                },
+                None => return Translated::Ignore("unknown command, perhaps for another bot"),
             }
-            None => return Translated::Ignore("unknown command, perhaps for another bot"),
-        },
+        }
         CommandWords::NotACommand if private || mentions_bot(message, ctx.me) => {
             InboundKind::Mention { text: text.to_string(), alert_channel: false, from_integration: false }
         }
@@ -294,7 +388,7 @@ fn from_message(update_id: u32, message: &Message, ctx: &Context<'_>) -> Transla
         channel: chat.to_string(),
         thread,
         message_id: Some(message.id.0.to_string()),
-        user: person(from),
+        user,
         kind,
         reply: ReplyHandle::default(),
         received_at: ctx.now,
@@ -462,6 +556,53 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_command_that_mentions_the_bot_is_a_mention() {
+        let t = "/data full on prod-db-01 @warroom_bot";
+        let m = message(json!({
+            "text": t,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5},
+                         {"type": "mention", "offset": 25, "length": 12}],
+        }));
+        assert_eq!(kind(&m), Ok((mention(t), None)));
+        // A known command stays a command; the mention is not one of its words.
+        let m = message(json!({
+            "text": "/ack 4 @warroom_bot",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 4},
+                         {"type": "mention", "offset": 7, "length": 12}],
+        }));
+        assert_eq!(kind(&m), command("ack 4"));
+    }
+
+    #[test]
+    fn an_anonymous_group_admin_is_a_person_named_after_the_group() {
+        let anonymous =
+            json!({"id": 1087968824, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
+        let m = message(json!({
+            "from": anonymous,
+            "sender_chat": serde_json::from_str::<serde_json::Value>(GROUP).unwrap(),
+            "text": "/oncall high db down",
+        }));
+        let Translated::Event { event, .. } = translate_with(&m, &[]) else { panic!("an event") };
+        assert_eq!(event.user, Person::new("telegram", "-1001", Some("incidents".into())));
+        assert_eq!(event.kind, InboundKind::Command { text: "open high db down".into() });
+
+        // A post forwarded from a linked channel is not someone in the group.
+        let m = message(json!({
+            "from": {"id": 136817688, "is_bot": true, "first_name": "Channel", "username": "Channel_Bot"},
+            "sender_chat": {"id": -1009, "type": "channel", "title": "announcements"},
+            "text": "/oncall high db down",
+        }));
+        assert_eq!(kind(&m), Err("message from a bot"));
+        // Nor is an anonymous admin of another chat.
+        let m = message(json!({
+            "from": anonymous,
+            "sender_chat": {"id": -1009, "type": "supergroup", "title": "elsewhere"},
+            "text": "/oncall high db down",
+        }));
+        assert_eq!(kind(&m), Err("message from a bot"));
+    }
+
+    #[test]
     fn private_chats_are_all_mentions() {
         let m = message(json!({
             "chat": {"id": 42, "type": "private", "first_name": "Alice"},
@@ -546,6 +687,27 @@ mod tests {
     fn other_update_types_are_ignored() {
         let u = parse_update(br#"{"update_id":12,"edited_message":{"message_id":7,"date":1700000000,"chat":{"id":-1001,"type":"supergroup","title":"x"},"from":{"id":42,"is_bot":false,"first_name":"A"},"text":"x"}}"#).unwrap();
         assert_eq!(translate_with(&u, &[]), Translated::Ignore("update type warroom does not handle"));
+    }
+
+    #[test]
+    fn help_and_mistakes_speak_telegram() {
+        use crate::engine::commands::{parse, USAGE};
+        let help = in_telegram_words(USAGE);
+        assert!(help.starts_with("Usage:\n  /oncall [critical|high|medium|low] <title> — open"), "{help}");
+        for line in
+            ["/status [id]", "/ack <id>", "/resolve <id>", "/note <id> <text>", "/help", "times in UTC"]
+        {
+            assert!(help.contains(line), "{line} missing from:\n{help}");
+        }
+        assert!(!help.contains("/incident"), "{help}");
+        // A mistake keeps its reason and gets the Telegram help.
+        let Err(mistake) = parse(&rewrite("ack", "").unwrap()) else { panic!("ack needs an id") };
+        let said = in_telegram_words(&mistake);
+        assert!(said.ends_with(&help) && !said.contains("Usage: /incident"), "{said}");
+        // Every line of the help is a command that is understood.
+        for alias in COMMANDS.iter().filter(|a| a.usage.is_some()) {
+            assert!(rewrite(alias.name, "").is_some(), "{}", alias.name);
+        }
     }
 
     #[test]
