@@ -27,28 +27,45 @@ use crate::store::{SledStore, Store};
 /// visible to the operator, not only as one log line.
 #[derive(Default)]
 pub struct PlatformHealth {
-    states: std::sync::Mutex<std::collections::BTreeMap<crate::model::Platform, Result<(), String>>>,
+    platforms: Platforms,
+    /// Inbound loops that ended with an error (nothing is received until a restart).
+    ended: std::sync::Mutex<std::collections::BTreeMap<crate::model::Platform, String>>,
+}
+
+/// One platform's state in [`PlatformHealth::snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformState {
+    pub platform: crate::model::Platform,
+    /// Why it stopped receiving, if it did.
+    pub failed: Option<String>,
+    /// Events it received but could not store (lost: the platform will not resend them).
+    pub lost_events: u64,
 }
 
 impl PlatformHealth {
-    pub fn up(&self, platform: crate::model::Platform) {
-        self.lock().insert(platform, Ok(()));
+    pub fn new(platforms: Platforms) -> Self {
+        Self { platforms, ended: Default::default() }
     }
 
     pub fn failed(&self, platform: crate::model::Platform, reason: String) {
-        self.lock().insert(platform, Err(reason));
+        self.ended.lock().unwrap_or_else(|p| p.into_inner()).insert(platform, reason);
     }
 
-    /// Every enabled platform: `Ok` while it runs, or why it stopped.
-    pub fn snapshot(&self) -> Vec<(crate::model::Platform, Result<(), String>)> {
-        self.lock().iter().map(|(p, s)| (*p, s.clone())).collect()
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<crate::model::Platform, Result<(), String>>>
-    {
-        self.states.lock().unwrap_or_else(|p| p.into_inner())
+    /// Every enabled platform, what it reports itself and how its inbound loop ended.
+    pub fn snapshot(&self) -> Vec<PlatformState> {
+        let ended = self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.platforms
+            .all()
+            .iter()
+            .map(|p| {
+                let health = p.health();
+                PlatformState {
+                    platform: p.platform(),
+                    failed: health.failed.or_else(|| ended.get(&p.platform()).cloned()),
+                    lost_events: health.lost_events,
+                }
+            })
+            .collect()
     }
 }
 
@@ -164,10 +181,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     spawn_sweeper(&tracker, store.clone(), shutdown.clone());
 
     let ready = Arc::new(AtomicBool::new(false));
-    let health = Arc::new(PlatformHealth::default());
-    for platform in platforms.all() {
-        health.up(platform.platform());
-    }
+    let health = Arc::new(PlatformHealth::new(platforms.clone()));
     let addr = if let Some(listener) = listener {
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() && !config.webhooks.token.is_set() {
@@ -219,6 +233,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     }
     tracker.close();
     ready.store(true, Ordering::SeqCst);
+    tracing::info!("ready");
     Ok(Running {
         addr,
         engine,

@@ -126,6 +126,9 @@ pub fn incident_list(incidents: &[Incident], now: DateTime<Utc>) -> String {
 /// `/incident status N`: the incident and its last timeline entries.
 pub fn incident_status(incident: &Incident, timeline: &[TimelineEntry], now: DateTime<Utc>) -> String {
     let mut out = list_line(incident, now);
+    if !timeline.is_empty() {
+        out.push_str("\n  (times in UTC)");
+    }
     for entry in timeline.iter().rev().take(8).collect::<Vec<_>>().into_iter().rev() {
         out.push_str(&format!(
             "\n  {} {} — {}",

@@ -68,7 +68,8 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         .health
         .snapshot()
         .into_iter()
-        .map(|(p, s)| (p.to_string(), serde_json::Value::from(s.err().unwrap_or_else(|| "up".into()))))
+        .filter(|s| s.platform != crate::model::Platform::Console)
+        .map(|s| (s.platform.to_string(), serde_json::Value::from(s.failed.unwrap_or_else(|| "up".into()))))
         .collect();
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(serde_json::json!({ "ready": ready, "platforms": platforms })))
@@ -93,10 +94,16 @@ async fn metrics(State(state): State<HttpState>) -> Result<String, ApiError> {
         out.push_str(&format!("warroom_outbox_dead{{platform=\"{platform}\"}} {dead}\n"));
     }
     out.push_str("# HELP warroom_platform_up Whether a chat platform's connection is running (0: failed, see /readyz).\n# TYPE warroom_platform_up gauge\n");
-    for (platform, state) in state.health.snapshot() {
+    let platforms = state.health.snapshot();
+    for s in &platforms {
+        let up = u8::from(s.failed.is_none());
+        out.push_str(&format!("warroom_platform_up{{platform=\"{}\"}} {up}\n", s.platform));
+    }
+    out.push_str("# HELP warroom_platform_lost_events_total Events a platform delivered that could not be stored (lost).\n# TYPE warroom_platform_lost_events_total counter\n");
+    for s in &platforms {
         out.push_str(&format!(
-            "warroom_platform_up{{platform=\"{platform}\"}} {}\n",
-            u8::from(state.is_ok())
+            "warroom_platform_lost_events_total{{platform=\"{}\"}} {}\n",
+            s.platform, s.lost_events
         ));
     }
     out.push_str(&format!(

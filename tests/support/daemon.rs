@@ -17,7 +17,7 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts `warroom run --config CONFIG --listen 127.0.0.1:0 --data-dir DIR` and waits
-    /// (up to 20 s) for it to say where it listens.
+    /// (up to 20 s) for it to say where it listens and that it is ready.
     pub fn start(config: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut command = Command::new(env!("CARGO_BIN_EXE_warroom"));
         command
@@ -49,6 +49,15 @@ impl Daemon {
                 break format!("http://{}", value["addr"].as_str().expect("addr field"));
             }
         };
+        // Listening comes before ready (the inbox is replayed, the platforms started).
+        loop {
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx.recv_timeout(remaining).expect("warroom says it is ready within 20 s");
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if value["message"] == "ready" {
+                break;
+            }
+        }
         Daemon { child, base, data_dir: data_dir.to_path_buf(), logs: rx }
     }
 
