@@ -610,3 +610,26 @@ async fn each_token_goes_where_it_belongs() {
     assert_eq!(auth("apps.connections.open").as_deref(), Some("Bearer xapp-1-A1-1-test"));
     assert_eq!(auth("auth.test").as_deref(), Some("Bearer xoxb-1234567890-test"));
 }
+
+/// Slack posted the card but the answer never came back: the retry finds the card by
+/// the outbox key in its metadata and does not post it twice.
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_not_posted_twice() {
+    let fake = FakeSlack::start().await;
+    let app = start(&fake, "").await;
+    fake.fail_next("chat.postMessage", Fault::AnswerLost);
+    fake.deliver_event(
+        "env-1",
+        "Ev1",
+        app_mention("U1", OPS, "1700000000.000100", None, "<@U0BOT> checkout is throwing 500s for everyone"),
+    );
+    fake.wait("the card", |v| v.card_in(OPS, "1700000000.000100").cloned()).await;
+    app.settle().await;
+    let view = fake.view();
+    let cards = view.thread(OPS, "1700000000.000100").into_iter().filter(|m| !m.buttons().is_empty()).count();
+    assert_eq!(cards, 1, "one card, although its first post looked failed");
+    assert!(!view.calls_to("conversations.replies").is_empty(), "the retry looked before posting");
+    // The card is known as the incident's card: a button press edits it in place.
+    let incident = app.store().incident(1).unwrap().unwrap();
+    assert_eq!(incident.cards.len(), 1);
+}

@@ -45,6 +45,8 @@ pub struct Posted {
     pub blocks: Value,
     /// How many times `chat.update` rewrote it.
     pub edits: usize,
+    /// The message's metadata, as posted.
+    pub metadata: Value,
 }
 
 impl Posted {
@@ -106,6 +108,8 @@ pub enum Fault {
     ServerError,
     /// HTTP 200 with `{"ok": false, "error": code}`, as Slack reports most errors.
     Error(&'static str),
+    /// The call takes effect (the message is posted) but the answer is lost: HTTP 500.
+    AnswerLost,
 }
 
 #[derive(Default)]
@@ -224,6 +228,7 @@ impl FakeSlack {
                 text: user_text.to_string(),
                 blocks: Value::Null,
                 edits: 0,
+                metadata: Value::Null,
             });
         });
     }
@@ -405,8 +410,9 @@ async fn api(
             return slack_json(StatusCode::INTERNAL_SERVER_ERROR, json!({"ok": false}))
         }
         Some(Fault::Error(code)) => return slack_json(StatusCode::OK, json!({"ok": false, "error": code})),
-        None => {}
+        Some(Fault::AnswerLost) | None => {}
     }
+    let lost = matches!(fault, Some(Fault::AnswerLost));
     let ok = |v: Value| slack_json(StatusCode::OK, v);
     match method.as_str() {
         "auth.test" => {
@@ -429,10 +435,14 @@ async fn api(
                     text: body["text"].as_str().unwrap_or("").to_string(),
                     blocks: body["blocks"].clone(),
                     edits: 0,
+                    metadata: body["metadata"].clone(),
                 };
                 s.messages.push(posted.clone());
                 posted
             });
+            if lost {
+                return slack_json(StatusCode::INTERNAL_SERVER_ERROR, json!({"ok": false}));
+            }
             ok(json!({"ok": true, "channel": channel, "ts": posted.ts,
                       "message": {"type": "message", "ts": posted.ts, "text": posted.text, "bot_id": BOT_ID}}))
         }
@@ -474,6 +484,8 @@ async fn api(
         "conversations.replies" | "conversations.history" => {
             let channel = body["channel"].as_str().unwrap_or("").to_string();
             let thread = body["ts"].as_str().map(str::to_string);
+            // Slack leaves metadata out unless asked for it.
+            let metadata = body["include_all_metadata"] == true || body["include_all_metadata"] == "true";
             let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
             let mut messages: Vec<Value> = fake.with(|s| {
                 s.messages
@@ -485,6 +497,8 @@ async fn api(
                     .map(|m| match m.blocks {
                         // What people posted (seeded) has no blocks; the bot's posts do.
                         Value::Null => json!({"type": "message", "ts": m.ts, "text": m.text, "user": "U1"}),
+                        _ if metadata && !m.metadata.is_null() => json!({"type": "message", "ts": m.ts,
+                            "text": m.text, "bot_id": BOT_ID, "metadata": m.metadata}),
                         _ => json!({"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}),
                     })
                     .collect()

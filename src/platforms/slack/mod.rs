@@ -43,7 +43,14 @@ pub struct Slack {
     http: reqwest::Client,
     /// Display names by user id (`users.info`), so cards say "alice", not "U024BE7LH".
     names: Mutex<HashMap<String, String>>,
+    /// Outbox keys whose last post may have reached Slack although we never heard back
+    /// (a timeout, a dropped connection): before posting one again, its thread is
+    /// searched for the message carrying that key in its metadata.
+    in_doubt: Mutex<std::collections::HashSet<String>>,
 }
+
+/// The `event_type` of the metadata warroom puts on every post it makes.
+const POST_METADATA: &str = "warroom_outbox";
 
 /// slack-morphism's hyper connector has no request timeout, and the Slack outbox sends
 /// one entry at a time: without a bound, one hung request would hold every message.
@@ -87,6 +94,7 @@ impl Slack {
                 .build()
                 .map_err(|e| anyhow::anyhow!("slack: cannot build the HTTP client: {e}"))?,
             names: Mutex::new(HashMap::new()),
+            in_doubt: Mutex::new(Default::default()),
         }))
     }
 
@@ -304,6 +312,54 @@ impl ChatPlatform for Slack {
         })
     }
 
+    /// Posts with the outbox `key` in the message's metadata. When an earlier attempt
+    /// ended without an answer, the message may be there already: found, it is not
+    /// posted a second time. <https://docs.slack.dev/messaging/message-metadata>
+    async fn post_once(
+        &self,
+        key: &str,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError> {
+        let doubtful = self.in_doubt.lock().unwrap_or_else(|p| p.into_inner()).contains(key);
+        if doubtful {
+            if let Some(found) = self.find_posted(key, channel, thread).await? {
+                tracing::info!(key, "slack: an earlier attempt was posted after all; not posting again");
+                self.in_doubt.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+                return Ok(found);
+            }
+        }
+        let metadata = SlackMessageMetadata {
+            event_type: POST_METADATA.to_string(),
+            event_payload: Some([("key".to_string(), key.to_string())].into()),
+        };
+        let mut request = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(channel.to_string()),
+            render::content(message).with_metadata(metadata),
+        );
+        if let Some(thread) = thread {
+            request = request.with_thread_ts(SlackTs(thread.to_string()));
+        }
+        let answer = bounded(self.client.open_session(&self.bot_token).chat_post_message(&request)).await;
+        let mut in_doubt = self.in_doubt.lock().unwrap_or_else(|p| p.into_inner());
+        match answer {
+            Ok(response) => {
+                in_doubt.remove(key);
+                Ok(MessageRef {
+                    platform: Platform::Slack,
+                    channel: response.channel.to_string(),
+                    id: response.ts.to_string(),
+                })
+            }
+            Err(e @ SendError::Transport(_)) => {
+                in_doubt.insert(key.to_string());
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError> {
         let request = SlackApiChatUpdateRequest::new(
             SlackChannelId(target.channel.clone()),
@@ -405,6 +461,48 @@ impl ChatPlatform for Slack {
 }
 
 impl Slack {
+    /// The bot's message that carries outbox `key` in its metadata, in the thread (or
+    /// among the channel's latest messages). slack-morphism's `conversations.replies`
+    /// cannot ask for metadata, so this one call goes over plain HTTP. A lookup Slack
+    /// refuses finds nothing: posting twice is better than not posting a page.
+    async fn find_posted(
+        &self,
+        key: &str,
+        channel: &str,
+        thread: Option<&str>,
+    ) -> Result<Option<MessageRef>, SendError> {
+        let (method, mut form) = match thread {
+            Some(ts) => ("conversations.replies", vec![("ts", ts.to_string()), ("limit", "200".into())]),
+            None => ("conversations.history", vec![("limit", "50".into())]),
+        };
+        form.extend([("channel", channel.to_string()), ("include_all_metadata", "true".into())]);
+        let url = format!("{}/{method}", self.config.api_url.trim_end_matches('/'));
+        let answer = self
+            .http
+            .post(url)
+            .bearer_auth(self.config.bot_token.expose())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SendError::Transport(format!("{method}: {}", e.without_url())))?;
+        if answer.status().is_server_error() || answer.status().as_u16() == 429 {
+            return Err(SendError::Transport(format!("{method} answered {}", answer.status())));
+        }
+        let body: serde_json::Value = answer.json().await.unwrap_or_default();
+        if body["ok"] != true {
+            tracing::warn!(method, error = %body["error"], "slack: cannot look for an earlier post; posting again");
+            return Ok(None);
+        }
+        let found = body["messages"].as_array().into_iter().flatten().find(|m| {
+            m["metadata"]["event_type"] == POST_METADATA && m["metadata"]["event_payload"]["key"] == key
+        });
+        Ok(found.and_then(|m| m["ts"].as_str()).map(|ts| MessageRef {
+            platform: Platform::Slack,
+            channel: channel.to_string(),
+            id: ts.to_string(),
+        }))
+    }
+
     /// Answers through a `response_url` (ephemeral), for channels the bot is not in.
     async fn respond(&self, url: &str, text: &str) -> Result<(), SendError> {
         let body = serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": render::reply_text(text)});
