@@ -329,61 +329,26 @@ impl Investigator {
             };
             let (name, kind) = (names[i].clone(), self.sources[i].1.clone());
             let ms = elapsed.as_millis() as u64;
+            let empty = |status: FetchStatus, note: String| Chunk {
+                source: name.clone(),
+                kind: kind.clone(),
+                status,
+                elapsed_ms: ms,
+                text: String::new(),
+                data: Value::Null,
+                note,
+            };
             let chunk = match result {
-                Ok(None) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::Failed,
-                    elapsed_ms: ms,
-                    text: String::new(),
-                    data: Value::Null,
-                    note: "the source crashed (see the log)".into(),
-                },
-                Ok(Some(Fetched::Found { text, data })) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::Ok,
-                    elapsed_ms: ms,
-                    text: trim(&text, max_chars),
-                    data,
-                    note: String::new(),
-                },
-                Ok(Some(Fetched::Nothing(note))) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::Ok,
-                    elapsed_ms: ms,
-                    text: String::new(),
-                    data: Value::Null,
-                    note,
-                },
-                Ok(Some(Fetched::Failed(note))) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::Failed,
-                    elapsed_ms: ms,
-                    text: String::new(),
-                    data: Value::Null,
-                    note,
-                },
-                Ok(Some(Fetched::Disabled(note))) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::Disabled,
-                    elapsed_ms: ms,
-                    text: String::new(),
-                    data: Value::Null,
-                    note,
-                },
-                Err(timeout) => Chunk {
-                    source: name,
-                    kind,
-                    status: FetchStatus::TimedOut,
-                    elapsed_ms: ms,
-                    text: String::new(),
-                    data: Value::Null,
-                    note: format!("no answer within {} s", timeout.as_secs_f64()),
-                },
+                Ok(None) => empty(FetchStatus::Failed, "the source crashed (see the log)".into()),
+                Ok(Some(Fetched::Found { text, data })) => {
+                    Chunk { text: trim(&text, max_chars), data, ..empty(FetchStatus::Ok, String::new()) }
+                }
+                Ok(Some(Fetched::Nothing(note))) => empty(FetchStatus::Ok, note),
+                Ok(Some(Fetched::Failed(note))) => empty(FetchStatus::Failed, note),
+                Ok(Some(Fetched::Disabled(note))) => empty(FetchStatus::Disabled, note),
+                Err(timeout) => {
+                    empty(FetchStatus::TimedOut, format!("no answer within {} s", timeout.as_secs_f64()))
+                }
             };
             done[i] = Some(chunk);
             self.record(id, &cause, &incident, done[i].as_ref(), lines(&done))?;
