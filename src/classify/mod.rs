@@ -11,6 +11,7 @@ pub mod heuristics;
 pub mod signals;
 pub mod words;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ pub const BUILTIN_PROMPT: &str = include_str!("../../prompts/classify.md");
 /// delimiter in the message is defused first.
 const OPEN: &str = "<message>";
 const CLOSE: &str = "</message>";
+
+/// A reason: a short stable name (`http_5xx`, `llm_timeout`). Static names cost no
+/// allocation on the hot path.
+pub type Reason = Cow<'static, str>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,12 +74,15 @@ impl Tier {
 pub struct Verdict {
     pub class: Class,
     pub confidence: f32,
-    /// Stable short names of what decided it (`http_5xx`, `greeting_only`, `llm_timeout`).
-    pub reasons: Vec<String>,
+    /// Stable short names of what decided it (`http_5xx`, `greeting`, `llm_timeout`).
+    pub reasons: Vec<Reason>,
     pub tier: Tier,
     /// Tokens and cost of the LLM call, when one was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The LLM's own words for its answer, when it gave some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_reason: Option<String>,
 }
 
 impl Verdict {
@@ -147,6 +155,7 @@ impl Classifier {
                 reasons: vec!["forced_investigate".into()],
                 tier: Tier::Override,
                 usage: None,
+                llm_reason: None,
             };
         }
         if !self.enabled {
@@ -156,6 +165,7 @@ impl Classifier {
                 reasons: vec!["classifier_disabled".into()],
                 tier: Tier::Override,
                 usage: None,
+                llm_reason: None,
             };
         }
         let tier1 = self.heuristic(text, ctx);
@@ -171,12 +181,13 @@ impl Classifier {
     /// Tier 2. The message goes in as data between delimiters; the answer must be
     /// `{"class": "alert"|"chatter", "confidence": 0..1, "reason": "…"}`.
     async fn ask(&self, llm: &dyn LlmClient, text: &str, tier1: Verdict) -> Verdict {
-        let fail_open = |reason: &str, usage: Option<Usage>| Verdict {
+        let fail_open = |reason: &'static str, usage: Option<Usage>| Verdict {
             class: Class::Ambiguous,
             confidence: tier1.confidence,
-            reasons: tier1.reasons.iter().cloned().chain([reason.to_string()]).collect(),
+            reasons: tier1.reasons.iter().cloned().chain([Reason::Borrowed(reason)]).collect(),
             tier: Tier::Llm,
             usage,
+            llm_reason: None,
         };
         let request = LlmRequest {
             system: self.prompt.clone(),
@@ -221,11 +232,11 @@ impl Classifier {
             .filter(|c| !c.is_control())
             .take(80)
             .collect::<String>();
-        let mut reasons = vec![format!("llm_{}", class.as_str())];
+        let mut reasons: Vec<Reason> = vec![format!("llm_{}", class.as_str()).into()];
         if !reason.trim().is_empty() {
-            reasons.push(reason.trim().to_string());
+            reasons.push(reason.trim().to_string().into());
         }
-        Verdict { class, confidence, reasons, tier: Tier::Llm, usage }
+        Verdict { class, confidence, reasons, tier: Tier::Llm, usage, llm_reason: None }
     }
 }
 

@@ -129,7 +129,7 @@ impl Engine {
             class: verdict.class.as_str().to_string(),
             confidence: verdict.confidence,
             tier: verdict.tier.as_str().to_string(),
-            reasons: verdict.reasons.clone(),
+            reasons: verdict.reasons.iter().map(|r| r.to_string()).collect(),
         };
         if verdict.investigate() {
             let report = Report { text: text.to_string(), reporter: None, thread, classified: entry };
