@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::app::TestApp;
 use support::llm::{FakeLlm, Reply};
+use support::slack::{app_mention, FakeSlack, BOT_USER};
 use warroom::classify::{Class, Classifier, Context, Tier, BUILTIN_PROMPT};
 use warroom::config::ClassifierConfig;
 use warroom::llm::redact::Redactor;
@@ -232,4 +234,34 @@ async fn secrets_are_redacted_before_they_reach_the_llm() {
     assert!(prompt.contains("[REDACTED]") && prompt.contains("postgres://***@db:5432/app"), "{prompt}");
     // The API key travels in its header, not in the prompt.
     assert!(!prompt.contains("TESTKEY"));
+}
+
+#[tokio::test]
+async fn the_classifiers_llm_cost_is_billed_to_the_incident_it_opens() {
+    let slack = FakeSlack::start().await;
+    let llm = FakeLlm::start().await;
+    llm.script([Reply::verdict("alert", 0.8)]);
+    // No investigation: the only LLM call is the classifier's.
+    let app = TestApp::start(&format!(
+        "[slack]\nbot_token = \"xoxb-1234567890-test\"\napp_token = \"xapp-1-A1-1-test\"\napi_url = \"{}\"\n\
+         socket_connections = 1\n[investigate]\nenabled = false\n[llm]\nprovider = \"anthropic\"\n\
+         base_url = \"{}\"\nmodel = \"fake-model\"\napi_key = \"sk-test\"\ninput_price_per_mtok = 1.0\n\
+         output_price_per_mtok = 5.0\n",
+        slack.api_url, llm.url
+    ))
+    .await;
+    slack.wait_connections(1).await;
+
+    // alice reports something the heuristics cannot place; the LLM says alert.
+    let text = format!("<@{BOT_USER}> {AMBIGUOUS}");
+    slack.deliver_event("env-1", "Ev1", app_mention("U1", "C0OPS", "1700000000.000100", None, &text));
+    app.wait_incidents(1).await;
+    let usage = support::eventually(Duration::from_secs(10), "the classifier's usage on the incident", || async {
+        let usage = app.incidents()[0].llm_usage;
+        (usage.input_tokens > 0).then_some(usage)
+    })
+    .await;
+    assert_eq!((usage.input_tokens, usage.output_tokens), (120, 30));
+    assert!((usage.cost_usd - (120.0 + 150.0) / 1e6).abs() < 1e-12, "{usage:?}");
+    assert_eq!(llm.seen().len(), 1, "one call, the classifier's");
 }
