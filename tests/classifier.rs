@@ -12,6 +12,7 @@ use support::slack::{app_mention, FakeSlack, BOT_USER};
 use warroom::classify::{Class, Classifier, Context, Tier, BUILTIN_PROMPT};
 use warroom::config::ClassifierConfig;
 use warroom::llm::redact::Redactor;
+use warroom::llm::{LlmError, LlmRequest, LlmResponse};
 
 /// A message the heuristics find ambiguous (no clear symptom, no chatter marker).
 const AMBIGUOUS: &str = "the checkout button does nothing when I click it";
@@ -168,6 +169,97 @@ async fn every_llm_failure_means_investigate() {
     assert!(verdict.reasons.iter().any(|r| r == "llm_unreachable" || r == "llm_timeout"), "{verdict:?}");
 }
 
+/// One completion through the real client against the fake, with this deadline.
+async fn complete(fake: &FakeLlm, provider: &str, deadline: Duration) -> Result<LlmResponse, LlmError> {
+    let llm = warroom::llm::from_config(&fake.config(provider), Redactor::default()).expect("a client");
+    let request = LlmRequest {
+        system: "classify".into(),
+        user: "<message>\nhi\n</message>".into(),
+        max_tokens: 50,
+        json: true,
+        timeout: Some(deadline),
+    };
+    llm.complete(request).await
+}
+
+#[tokio::test]
+async fn client_errors_are_tried_once_server_errors_are_retried() {
+    for provider in ["anthropic", "openai"] {
+        // A 4xx is our mistake (or our key's): exactly one attempt.
+        for status in [400, 401, 403, 404, 413] {
+            let fake = FakeLlm::start().await;
+            let body = serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": "no"}});
+            fake.script([Reply::Status(status, body, None), Reply::verdict("alert", 0.9)]);
+            let result = complete(&fake, provider, Duration::from_secs(5)).await;
+            assert!(
+                matches!(result, Err(LlmError::Http { status: s, .. }) if s == status),
+                "{provider} {status}: {result:?}"
+            );
+            assert_eq!(fake.seen().len(), 1, "{provider} {status}: one attempt");
+        }
+        // A 500 is theirs: retried, and the retry's answer counts.
+        let fake = FakeLlm::start().await;
+        let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": "oops"}});
+        fake.script([Reply::Status(500, body, None), Reply::verdict("alert", 0.9)]);
+        let result = complete(&fake, provider, Duration::from_secs(5)).await;
+        assert!(result.is_ok(), "{provider}: {result:?}");
+        assert_eq!(fake.seen().len(), 2, "{provider}: 500 then ok");
+    }
+}
+
+#[tokio::test]
+async fn overloaded_is_retried_up_to_the_configured_retries() {
+    let fake = FakeLlm::start().await; // max_retries = 2
+    fake.script([Reply::overloaded(), Reply::overloaded(), Reply::verdict("alert", 0.9)]);
+    assert!(complete(&fake, "anthropic", Duration::from_secs(5)).await.is_ok());
+    assert_eq!(fake.seen().len(), 3, "529, 529, ok");
+
+    let fake = FakeLlm::start().await;
+    fake.always(Reply::overloaded());
+    let result = complete(&fake, "anthropic", Duration::from_secs(5)).await;
+    assert_eq!(result.err(), Some(LlmError::Overloaded));
+    assert_eq!(fake.seen().len(), 3, "one attempt and two retries, then give up");
+}
+
+#[tokio::test]
+async fn a_spent_budget_is_not_retried() {
+    // Anthropic: a 429 whose details say the monthly spend limit is reached.
+    let fake = FakeLlm::start().await;
+    let spent = serde_json::json!({"type": "error", "error": {"type": "rate_limit_error",
+        "message": "You have reached your specified workspace API usage limits.",
+        "details": {"error_code": "enforced_spend_limit_reached"}}});
+    fake.script([Reply::Status(429, spent, Some(1)), Reply::verdict("alert", 0.9)]);
+    assert_eq!(complete(&fake, "anthropic", Duration::from_secs(5)).await.err(), Some(LlmError::SpendLimit));
+    assert_eq!(fake.seen().len(), 1);
+
+    // OpenAI: a 429 with code insufficient_quota (billing, not pacing).
+    let fake = FakeLlm::start().await;
+    let quota = serde_json::json!({"error": {"message": "You exceeded your current quota.",
+        "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}});
+    fake.script([Reply::Status(429, quota, None), Reply::verdict("alert", 0.9)]);
+    assert_eq!(complete(&fake, "openai", Duration::from_secs(5)).await.err(), Some(LlmError::SpendLimit));
+    assert_eq!(fake.seen().len(), 1);
+
+    // Through the classifier: investigated, and the reason says why.
+    let fake = FakeLlm::start().await;
+    fake.always(Reply::Status(429, serde_json::json!({"error": {"code": "insufficient_quota"}}), None));
+    let verdict = gate(Some(&fake), "openai", 5).classify(AMBIGUOUS, &Context::default()).await;
+    assert!(verdict.investigate() && verdict.reasons.iter().any(|r| r == "llm_spend_limit"), "{verdict:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_is_reported_as_rate_limited() {
+    let fake = FakeLlm::start().await;
+    fake.always(Reply::rate_limited(30));
+    let started = Instant::now();
+    let result = complete(&fake, "anthropic", Duration::from_secs(2)).await;
+    assert_eq!(result.err(), Some(LlmError::RateLimited { retry_after: Some(Duration::from_secs(30)) }));
+    assert!(started.elapsed() < Duration::from_secs(1), "no point waiting for a retry we cannot make");
+    assert_eq!(fake.seen().len(), 1);
+    let verdict = gate(Some(&fake), "anthropic", 2).classify(AMBIGUOUS, &Context::default()).await;
+    assert!(verdict.reasons.iter().any(|r| r == "llm_rate_limited"), "{verdict:?}");
+}
+
 #[tokio::test]
 async fn rate_limits_are_waited_out_and_retried() {
     let fake = FakeLlm::start().await;
@@ -256,11 +348,12 @@ async fn the_classifiers_llm_cost_is_billed_to_the_incident_it_opens() {
     let text = format!("<@{BOT_USER}> {AMBIGUOUS}");
     slack.deliver_event("env-1", "Ev1", app_mention("U1", "C0OPS", "1700000000.000100", None, &text));
     app.wait_incidents(1).await;
-    let usage = support::eventually(Duration::from_secs(10), "the classifier's usage on the incident", || async {
-        let usage = app.incidents()[0].llm_usage;
-        (usage.input_tokens > 0).then_some(usage)
-    })
-    .await;
+    let usage =
+        support::eventually(Duration::from_secs(10), "the classifier's usage on the incident", || async {
+            let usage = app.incidents()[0].llm_usage;
+            (usage.input_tokens > 0).then_some(usage)
+        })
+        .await;
     assert_eq!((usage.input_tokens, usage.output_tokens), (120, 30));
     assert!((usage.cost_usd - (120.0 + 150.0) / 1e6).abs() < 1e-12, "{usage:?}");
     assert_eq!(llm.seen().len(), 1, "one call, the classifier's");

@@ -51,7 +51,8 @@ pub enum LlmError {
     RateLimited { retry_after: Option<Duration> },
     #[error("the LLM is overloaded")]
     Overloaded,
-    /// Anthropic's monthly spend limit: do not retry until it resets.
+    /// The account's budget is spent (Anthropic's `enforced_spend_limit_reached`,
+    /// OpenAI's `insufficient_quota`): no retry helps until it resets or is raised.
     #[error("the LLM spend limit is reached")]
     SpendLimit,
     #[error("the LLM refused the request: HTTP {status}: {message}")]
@@ -160,8 +161,10 @@ impl Common {
                     let jitter = 0.8 + fastrand::f64() * 0.4;
                     let wait = wait.unwrap_or(backoff).mul_f64(jitter);
                     backoff = (backoff * 2).min(Duration::from_secs(8));
+                    // A wait past the deadline is pointless: say why we stopped (rate
+                    // limited, overloaded…), not that the clock ran out.
                     if tokio::time::Instant::now() + wait >= deadline {
-                        return Err(LlmError::Timeout);
+                        return Err(e);
                     }
                     tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "LLM call failed; retrying");
                     tokio::time::sleep(wait).await;
