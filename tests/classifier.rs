@@ -31,9 +31,11 @@ fn the_corpus_never_gates_an_alert_and_gates_most_chatter() {
     let ctx = Context::default();
     let (mut alerts, mut chatter, mut gated, mut ambiguous) = (0, 0, 0, 0);
     let mut missed = Vec::new();
+    let mut categories = std::collections::BTreeMap::<String, usize>::new();
     for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
         let row: serde_json::Value = serde_json::from_str(line).expect("each corpus line is JSON");
         let text = row["text"].as_str().unwrap();
+        *categories.entry(row["category"].as_str().unwrap_or("").to_string()).or_default() += 1;
         let verdict = classifier.heuristic(text, &ctx);
         match row["label"].as_str().unwrap() {
             "alert" => {
@@ -61,6 +63,31 @@ fn the_corpus_never_gates_an_alert_and_gates_most_chatter() {
         share * 100.0
     );
     assert!(alerts + chatter >= 200, "the corpus has at least 200 messages");
+    let alert_share = alerts as f64 / (alerts + chatter) as f64;
+    assert!((0.4..=0.6).contains(&alert_share), "roughly half alerts: {:.0} %", alert_share * 100.0);
+    // Every language and machine format of the issue, more than a token row each.
+    for (category, at_least) in [
+        ("zh", 10),
+        ("es", 10),
+        ("pt", 10),
+        ("de", 10),
+        ("ru", 10),
+        ("ja", 10),
+        ("sentry", 5),
+        ("newrelic", 5),
+        ("pagerduty", 5),
+        ("opsgenie", 5),
+        ("cert", 5),
+        ("mixed_group", 2),
+        ("watchdog_grouped", 1),
+        ("test", 10),
+        ("all_resolved", 10),
+        ("kubernetes", 5),
+        ("uptime", 5),
+    ] {
+        let n = categories.get(category).copied().unwrap_or(0);
+        assert!(n >= at_least, "only {n} rows of {category} (want {at_least})");
+    }
     assert!(missed.is_empty(), "alerts classified as chatter:\n{}", missed.join("\n"));
     assert!(share >= 0.90, "only {:.1} % of chatter gated", share * 100.0);
 }
