@@ -376,9 +376,12 @@ impl Heuristics {
             }
         }
         fired |= self.patterns.matches(text, fired);
-        // Signals that only mean something in short messages.
+        // Signals that only mean something in short messages that say nothing else:
+        // "hi" is small talk, "hi, the VPN is not letting anyone in" is not, even
+        // when the only word we know in it is "VPN".
+        let alarming = self.lean(Lean::Alert) | self.lean(Lean::Firing);
         for &(max_words, bits) in &self.short {
-            if words > max_words {
+            if words > max_words || fired & alarming != 0 {
                 fired &= !bits;
             }
         }
@@ -711,6 +714,14 @@ mod tests {
         assert_eq!(class(mixed), Class::Alert);
         let grafana = "**Firing**\nValue: A=95\nLabels:\n - alertname = DiskFull\n\n**Resolved**\nValue: A=20\nLabels:\n - alertname = CPUHigh";
         assert_eq!(class(grafana), Class::Alert);
+    }
+
+    #[test]
+    fn a_greeting_or_an_ack_gates_only_a_message_that_says_nothing_else() {
+        assert_eq!(class("hi team"), Class::Chatter);
+        assert_eq!(class("ok thanks"), Class::Chatter);
+        assert_ne!(class("hi, the VPN is not letting anyone in"), Class::Chatter);
+        assert_ne!(class("ok, checkout looks weird"), Class::Chatter);
     }
 
     #[test]

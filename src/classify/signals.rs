@@ -64,8 +64,9 @@ pub struct Signal {
     pub weight: f32,
     pub terms: &'static [&'static str],
     pub patterns: &'static [Pattern],
-    /// Only counts in messages of at most this many words (0 = any length): "ok" is an
-    /// acknowledgement on its own, not inside "ok so the db is down".
+    /// Only counts in messages of at most this many words (0 = any length) in which no
+    /// alert signal fired: "ok" is an acknowledgement on its own, not inside "ok so
+    /// the db is down".
     pub max_words: usize,
 }
 
