@@ -719,6 +719,7 @@ mod tests {
     #[test]
     fn a_greeting_or_an_ack_gates_only_a_message_that_says_nothing_else() {
         assert_eq!(class("hi team"), Class::Chatter);
+        assert_eq!(class("good morning everyone"), Class::Chatter);
         assert_eq!(class("ok thanks"), Class::Chatter);
         assert_ne!(class("hi, the VPN is not letting anyone in"), Class::Chatter);
         assert_ne!(class("ok, checkout looks weird"), Class::Chatter);
