@@ -1,23 +1,32 @@
 //! Tier-1 classifier throughput: `cargo bench --bench classifier`.
 //!
-//! Two workloads: typical chat messages of about 200 characters (the figure the
-//! README quotes), and the whole labelled corpus (machine alerts up to ~1,500
-//! characters, six languages). Criterion reports elements (messages) per second.
+//! Two workloads, each reported in messages (criterion "elements") per second:
+//!
+//! - `tier1/typical_200_chars`: the figure the README quotes and the issue sets a
+//!   goal for (1,000,000 per second on one core). Ten chat messages of 180 to 220
+//!   characters as people and integrations write them: reports, thanks, success
+//!   news, a question, an Alertmanager notification, one in Spanish and one in
+//!   German. The lengths are checked below, so the group keeps measuring what its
+//!   name says.
+//! - `tier1/labelled_corpus`: every message of `tests/data/classifier.jsonl` (one
+//!   word to ~1,500 characters, seven languages).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use warroom::classify::{Classifier, Context, BUILTIN_PROMPT};
 use warroom::config::ClassifierConfig;
 
-/// Messages of about 200 characters, alerts and chatter, as people write them.
+/// Chat messages of about 200 characters, alerts and chatter.
 const TYPICAL: &[&str] = &[
-    "hey team, checkout is throwing 500s for everyone since the deploy at 02:10, error rate on the api is around 12% and customers are opening support tickets, can someone take a look asap?",
-    "thanks a lot for jumping on this so quickly last night, the postmortem doc is in the incidents folder and the action items are in jira, let's go over them at the retro on thursday",
-    "prod-db-01 disk is almost full again, /var/lib/postgresql at 96% and growing about 2% per hour, replication to the analytics replica is lagging by 40 minutes, please investigate",
-    "deployed v2.31.4 to production, all green, canary looked healthy for thirty minutes and the error budget is untouched, rollout complete across all three regions, nice work everyone",
-    "is anyone else seeing login timeouts on the admin dashboard? SSO redirects loop for me and a few customers reported they cannot log in since about 02:40 UTC, started after the cert rotation",
-    "reminder: on-call handover meeting moved to 4pm today, agenda is in the calendar invite, bring your notes about the noisy disk alerts from last week so we can tune the thresholds together",
-    "[FIRING:1] KubePodCrashLooping payments (payments-7d9f8c6b5-x2k4j prod) pod is in waiting state (reason CrashLoopBackOff), restarted 14 times in the last 10 minutes",
-    "la API está caída desde las 2am y los clientes no pueden pagar, vemos errores 502 en producción y el balanceador marca dos de tres backends como no disponibles, ¿alguien puede revisar?",
+    "hey team, checkout is throwing 500s for everyone since the deploy at 02:10, the error rate on the api is around 12% and customers are opening support tickets, can someone take a look asap please?",
+    "thanks a lot for jumping on this so quickly last night, the postmortem doc is in the incidents folder and the action items are in jira, let's go over them together at the retro on thursday afternoon",
+    "prod-db-01 disk is almost full again, /var/lib/postgresql is at 96% and growing about 2% per hour, replication to the analytics replica is lagging by 40 minutes, could someone please investigate this",
+    "deployed v2.31.4 to production, all green, the canary looked healthy for thirty minutes and the error budget is untouched, rollout complete across all three regions, nice work everyone, thank you!!",
+    "is anyone else seeing login timeouts on the admin dashboard? SSO redirects loop for me and a few customers reported they cannot log in since about 02:40 UTC, it started right after the cert rotation",
+    "reminder: the on-call handover meeting moved to 4pm today, the agenda is in the calendar invite, bring your notes about the noisy disk alerts from last week so we can tune the thresholds together",
+    "[FIRING:1] KubePodCrashLooping payments (payments-7d9f8c6b5-x2k4j prod)\nPod payments/payments-7d9f8c6b5-x2k4j is in waiting state (reason: CrashLoopBackOff), restarted 14 times in 10 minutes",
+    "la API está caída desde las 2am y los clientes no pueden pagar, vemos errores 502 en producción y el balanceador marca dos de tres backends como no disponibles, ¿alguien puede revisarlo ya?",
+    "Guten Morgen zusammen, kurze Info: das Release von gestern Abend ist durch, alle Checks sind grün und die Fehlerrate ist unverändert niedrig. Danke an alle fürs Testen und schönes Wochenende euch!",
+    "quick question for whoever owns the billing service: should we move the nightly invoice job to 3am so it stops overlapping with the backups? no rush, it's not urgent, just something for the roadmap",
 ];
 
 fn classifier() -> Classifier {
@@ -25,6 +34,13 @@ fn classifier() -> Classifier {
 }
 
 fn bench(c: &mut Criterion) {
+    for text in TYPICAL {
+        let chars = text.chars().count();
+        assert!(
+            (180..=220).contains(&chars),
+            "a typical message is about 200 characters, not {chars}: {text}"
+        );
+    }
     let classifier = classifier();
     let ctx = Context::default();
     let mut group = c.benchmark_group("tier1");

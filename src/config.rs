@@ -149,13 +149,16 @@ pub struct ClassifierConfig {
     /// Ask the LLM about messages the heuristics find ambiguous.
     pub llm: bool,
     pub llm_timeout_secs: u64,
-    /// Prompt template for the LLM tier.
+    /// An override of the LLM tier's prompt template; empty = the built-in copy of
+    /// `prompts/classify.md`. A path that cannot be read is a config error (checked
+    /// at load, so `warroom check` and startup both refuse it with exit 64) rather
+    /// than a silent fallback to the built-in prompt.
     pub prompt: PathBuf,
 }
 
 impl Default for ClassifierConfig {
     fn default() -> Self {
-        Self { enabled: true, llm: true, llm_timeout_secs: 5, prompt: PathBuf::from("prompts/classify.md") }
+        Self { enabled: true, llm: true, llm_timeout_secs: 5, prompt: PathBuf::new() }
     }
 }
 
@@ -572,6 +575,13 @@ impl Config {
             (1..=120).contains(&self.classifier.llm_timeout_secs),
             "classifier.llm_timeout_secs: must be between 1 and 120".into(),
         );
+        if !self.classifier.prompt.as_os_str().is_empty() {
+            let path = self.classifier.prompt.display();
+            match std::fs::read_to_string(&self.classifier.prompt) {
+                Ok(text) => check(!text.trim().is_empty(), format!("classifier.prompt: `{path}` is empty")),
+                Err(e) => check(false, format!("classifier.prompt: cannot read `{path}`: {e}")),
+            }
+        }
         if self.llm.is_configured() {
             check(!self.llm.model.trim().is_empty(), "llm.model: required when llm.provider is set".into());
             check(self.llm.max_tokens > 0, "llm.max_tokens: must be at least 1".into());
@@ -963,6 +973,21 @@ mod tests {
         assert_eq!(config.storage.path, PathBuf::from("./data"));
         assert!(!config.slack.as_ref().unwrap().bot_token.is_set());
         assert!(!config.llm.is_configured());
+    }
+
+    #[test]
+    fn a_classifier_prompt_override_must_be_readable() {
+        assert!(parse("").unwrap().classifier.prompt.as_os_str().is_empty(), "unset = built-in prompt");
+        let msg = parse("[classifier]\nprompt = \"/nonexistent/classify.md\"\n").unwrap_err().to_string();
+        assert!(msg.contains("classifier.prompt") && msg.contains("/nonexistent/classify.md"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.md");
+        std::fs::write(&empty, " \n").unwrap();
+        let msg = parse(&format!("[classifier]\nprompt = {:?}\n", empty)).unwrap_err().to_string();
+        assert!(msg.contains("classifier.prompt") && msg.contains("is empty"), "{msg}");
+        let good = dir.path().join("classify.md");
+        std::fs::write(&good, "You classify messages.").unwrap();
+        assert_eq!(parse(&format!("[classifier]\nprompt = {:?}\n", good)).unwrap().classifier.prompt, good);
     }
 
     #[test]

@@ -129,13 +129,25 @@ impl Engine {
             class: verdict.class.as_str().to_string(),
             confidence: verdict.confidence,
             tier: verdict.tier.as_str().to_string(),
-            reasons: verdict.reasons.clone(),
+            reasons: verdict.reasons.iter().map(|r| r.to_string()).collect(),
         };
         if verdict.investigate() {
+            let key = thread.clone();
             let report = Report { text: text.to_string(), reporter: None, thread, classified: entry };
-            return self.open_from_chat(seq, event, report, now);
+            self.open_from_chat(seq, event, report, now)?;
+            // The classifier's LLM call is billed to the incident it opened.
+            if let Some(usage) = verdict.usage {
+                if let Some(ThreadLink::Incident { id }) = self.store.thread(&key)? {
+                    self.add_usage(id, usage)?;
+                }
+            }
+            return Ok(());
         }
-        tracing::info!(platform = %event.platform, channel = %event.channel, verdict = %verdict.summary(), "message gated as chatter");
+        // Nothing to bill it to: the LLM's cost goes in the log line.
+        let usage = verdict.usage.unwrap_or_default();
+        tracing::info!(platform = %event.platform, channel = %event.channel, verdict = %verdict.summary(),
+            llm_input_tokens = usage.input_tokens, llm_output_tokens = usage.output_tokens,
+            llm_cost_usd = usage.cost_usd, "message gated as chatter");
         let mut batch = Self::consumed(seq);
         batch.threads.push((
             thread.clone(),

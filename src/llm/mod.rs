@@ -51,7 +51,8 @@ pub enum LlmError {
     RateLimited { retry_after: Option<Duration> },
     #[error("the LLM is overloaded")]
     Overloaded,
-    /// Anthropic's monthly spend limit: do not retry until it resets.
+    /// The account's budget is spent (Anthropic's `enforced_spend_limit_reached`,
+    /// OpenAI's `insufficient_quota`): no retry helps until it resets or is raised.
     #[error("the LLM spend limit is reached")]
     SpendLimit,
     #[error("the LLM refused the request: HTTP {status}: {message}")]
@@ -160,8 +161,10 @@ impl Common {
                     let jitter = 0.8 + fastrand::f64() * 0.4;
                     let wait = wait.unwrap_or(backoff).mul_f64(jitter);
                     backoff = (backoff * 2).min(Duration::from_secs(8));
+                    // A wait past the deadline is pointless: say why we stopped (rate
+                    // limited, overloaded…), not that the clock ran out.
                     if tokio::time::Instant::now() + wait >= deadline {
-                        return Err(LlmError::Timeout);
+                        return Err(e);
                     }
                     tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "LLM call failed; retrying");
                     tokio::time::sleep(wait).await;
@@ -237,7 +240,8 @@ fn classify_failure(status: u16, headers: &reqwest::header::HeaderMap, message: 
 }
 
 /// Pulls the first JSON object out of a model's answer (models like to add prose or
-/// code fences around it).
+/// code fences around it). Lenient on purpose, for the investigation plan, whose every
+/// section is validated after; the classifier uses [`parse_json_answer`].
 pub fn extract_json(text: &str) -> Option<serde_json::Value> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
@@ -247,9 +251,53 @@ pub fn extract_json(text: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&text[start..=end]).ok()
 }
 
+/// A model's answer that must be one JSON object and nothing else: the whole text,
+/// or the whole text inside one Markdown code fence (```` ```json ```` or ```` ``` ````),
+/// which some models add even in JSON mode. Prose around it, two objects, or an
+/// unterminated fence are refused: the caller treats that as "no answer".
+pub fn parse_json_answer(text: &str) -> Option<serde_json::Value> {
+    let mut body = text.trim();
+    if let Some(fenced) = body.strip_prefix("```") {
+        let fenced = fenced.strip_prefix("json").or_else(|| fenced.strip_prefix("JSON")).unwrap_or(fenced);
+        // The fence's info string ends the line; the closing fence ends the text.
+        let fenced = fenced.strip_prefix('\n').or_else(|| fenced.strip_prefix("\r\n"))?;
+        body = fenced.trim_end().strip_suffix("```")?.trim();
+    }
+    if !body.starts_with('{') {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value.is_object().then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_strict_answer_is_one_object_optionally_fenced() {
+        let ok = ["{\"a\":1}", "  {\"a\":1}\n", "```json\n{\"a\":1}\n```", "```\n{\"a\":1}\n```\n"];
+        for text in ok {
+            assert_eq!(
+                parse_json_answer(text).map(|v| v["a"].clone()),
+                Some(serde_json::json!(1)),
+                "{text:?}"
+            );
+        }
+        let refused = [
+            "Sure! {\"a\":1}",
+            "{\"a\":1} hope this helps",
+            "{\"a\":1}{\"b\":2}",
+            "```json\n{\"a\":1}",
+            "```json {\"a\":1}```",
+            "text\n```json\n{\"a\":1}\n```",
+            "[1, 2]",
+            "",
+        ];
+        for text in refused {
+            assert!(parse_json_answer(text).is_none(), "{text:?}");
+        }
+    }
 
     #[test]
     fn json_is_found_inside_prose_and_fences() {

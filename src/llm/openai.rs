@@ -57,6 +57,12 @@ impl OpenAi {
         if !(200..300).contains(&status) {
             let message =
                 value["error"]["message"].as_str().unwrap_or("").chars().take(300).collect::<String>();
+            // A 429 for an exhausted quota is billing, not pacing: retrying cannot help.
+            // <https://platform.openai.com/docs/guides/error-codes>
+            let quota = |v: &Value| v == "insufficient_quota";
+            if status == 429 && (quota(&value["error"]["code"]) || quota(&value["error"]["type"])) {
+                return Attempt::Fail(LlmError::SpendLimit);
+            }
             return classify_failure(status, headers, message);
         }
         let choice = &value["choices"][0];

@@ -1,8 +1,10 @@
 //! Removes secrets from text before it leaves the process for an LLM (or a log).
 //!
-//! Rules start from gitleaks' (platform-facts §6): cloud keys, chat tokens, private
-//! keys, JWTs, bearer headers, credentials in URLs, `password=`-style assignments —
-//! plus every secret in our own config, matched literally. Redaction keeps the shape of
+//! Rules start from gitleaks' (platform-facts §6): cloud keys, chat tokens, Stripe
+//! keys, private keys (also cut off before their END line), JWTs, Authorization
+//! headers and Bearer/Basic credentials, credentials in URLs, `password=`-style
+//! assignments with bare or quoted values, `--password`-style flags — plus every
+//! secret in our own config, matched literally. Redaction keeps the shape of
 //! the text (`token=[REDACTED]`, `https://***@host`) so the model still understands it.
 
 use std::borrow::Cow;
@@ -19,6 +21,27 @@ const RULES: &[(&str, &str)] = &[
     (
         r"(?s)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
         MARK,
+    ),
+    // … and one cut off before its END line (a paste truncated by a chat limit): the
+    // header and every base64 or PEM header line after it.
+    (
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:\s*(?:Proc-Type:[^\n]*|DEK-Info:[^\n]*|[A-Za-z0-9+/=]+))*",
+        MARK,
+    ),
+    // Authorization headers: whatever follows the scheme is the secret, digits or not
+    // (`Authorization: Basic dXNlcjpwYXNz`).
+    (
+        r#"(?i)\b((?:proxy-)?authorization\s*["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?)[^\s"',;]{4,}"#,
+        "${1}[REDACTED]",
+    ),
+    // Bearer and Basic credentials outside a header: a value that does not read like a
+    // word (an upper-case letter, digit or symbol in it), so "basic auth" stays.
+    (r"\b([Bb]earer|BEARER)(\s+)[a-z]*[A-Z0-9._~+/-][A-Za-z0-9._~+/=-]{6,}", "${1}${2}[REDACTED]"),
+    (r"\b([Bb]asic|BASIC)(\s+)[a-z]*[A-Z0-9+/][A-Za-z0-9+/]{6,}={0,2}", "${1}${2}[REDACTED]"),
+    // Command-line flags: `--password hunter22`, `--token=abc…`.
+    (
+        r#"(?i)(--(?:password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token)(?:=|\s+))(["']?)[^\s"']{4,}"#,
+        "${1}${2}[REDACTED]",
     ),
     // Credentials inside URLs: scheme://user:pass@host → scheme://***@host.
     (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s:/@]+:[^\s@/]+@", "${1}***@"),
@@ -46,9 +69,13 @@ const RULES: &[(&str, &str)] = &[
     (r"\b[MN][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}\b", MARK),
     // Google API keys.
     (r"\bAIza[0-9A-Za-z_-]{35}\b", MARK),
-    // key = value assignments whose key says it is secret.
+    // Stripe secret and restricted keys, webhook signing secrets.
+    (r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}", MARK),
+    (r"\bwhsec_[0-9A-Za-z]{20,}", MARK),
+    // key = value assignments whose key says it is secret, the value bare or quoted
+    // either way: `password=…`, `PGPASSWORD='…'`, `"client_secret": "…"`, `'token': '…'`.
     (
-        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|pwd|access[_-]?key|private[_-]?key|client[_-]?secret|auth))(\s*[:=]\s*|"\s*:\s*")("?)[^\s"',;]{6,}"#,
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|pwd|access[_-]?key|private[_-]?key|client[_-]?secret|auth))(["']?\s*[:=]\s*)(["']?)[^\s"',;]{6,}"#,
         "${1}${2}${3}[REDACTED]",
     ),
 ];
@@ -154,6 +181,45 @@ mod tests {
     }
 
     #[test]
+    fn quoted_flagged_and_header_secrets_are_removed() {
+        let cases = [
+            ("export PGPASSWORD='s3cr3tpw' && psql -h prod-db-01", "s3cr3tpw"),
+            (r#"DB_PASSWORD="Tr0ub4dor&3" ./migrate"#, "Tr0ub4dor"),
+            ("{'password': 'hunter2hunter2', 'user': 'app'}", "hunter2hunter2"),
+            ("mysql --user=app --password hunter22 -h db", "hunter22"),
+            ("vault login --token=hvs.CAESIJlU8bYkS2 -method=token", "hvs.CAESIJ"),
+            ("redis-cli --pass 'n0tS0S3cret' ping", "n0tS0S3cret"),
+            ("STRIPE_KEY sk_live_51HqLyjWDarjtT1zdp7dcXGoFBkvTEqZ5Bsb2Rk3ThSD", "sk_live_51HqLy"),
+            ("restricted rk_live_51HqLyjWDarjtT1zdKqT8abcdEFGH leaked in logs", "rk_live_51HqLy"),
+            ("stripe webhook secret whsec_8a4Yl1s9Y0bqQ3z2nEwXfJtK7PpZ", "whsec_8a4Y"),
+            ("curl -H 'Authorization: Basic dXNlcjpwYXNz' https://api", "dXNlcjpwYXNz"),
+            ("curl -H \"Authorization: Bearer abcdefghijklmnopqrstuvwxyz\" https://api", "abcdefghijklmnop"),
+            ("proxy-authorization: Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag", "YIIGhgYG"),
+            ("the client sends Bearer EwAoA8l6BAAUkj1N, then fails", "EwAoA8l6"),
+            ("alertmanager sends Basic QWxhZGRpbjpPcGVuU2VzYW1l with each webhook", "QWxhZGRp"),
+            (
+                "here is the key, chat cut it off:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDx3FzJ9",
+                "b3BlbnNzaC1rZXkt",
+            ),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\nhB2CsDkBcJ0Z9c1xWcIeLnL1cZtGVdFk",
+                "hB2CsDkBcJ0Z",
+            ),
+        ];
+        for (text, secret) in cases {
+            let out = r(text);
+            assert!(!out.contains(secret), "{secret} survived in: {out}");
+            assert!(out.contains("REDACTED"), "no mark in: {out}");
+        }
+        assert_eq!(r("PGPASSWORD='s3cr3tpw'"), "PGPASSWORD='[REDACTED]'");
+        assert_eq!(r("run it with --password hunter22"), "run it with --password [REDACTED]");
+        assert_eq!(r("Authorization: Basic dXNlcjpwYXNz"), "Authorization: Basic [REDACTED]");
+        // A truncated key takes its base64 with it, but not the words after it.
+        let out = r("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY\n… and then the deploy failed");
+        assert_eq!(out, "[REDACTED]\n… and then the deploy failed");
+    }
+
+    #[test]
     fn ordinary_text_is_left_alone() {
         for text in [
             "checkout-api on prod-db-01 returns 502 since 02:14 UTC, p99 9.3s",
@@ -162,6 +228,10 @@ mod tests {
             "see https://grafana.example.com/d/abc?orgId=1&from=now-1h",
             "the token bucket refills at 1/s; password resets are failing for users",
             "kubectl -n payments rollout undo deployment/checkout",
+            "basic auth is enabled on the admin panel; bearer authentication fails since 02:00",
+            "the Authorization header is missing on retries",
+            "use --password-file /etc/app/db.pass instead of a flag",
+            "sk_live keys are rotated monthly",
         ] {
             assert_eq!(r(text), text);
         }
