@@ -315,13 +315,17 @@ fn spawn_sweeper(tracker: &TaskTracker, store: Arc<dyn Store>, shutdown: Cancell
     });
 }
 
-/// Reads a prompt template, falling back to the built-in copy (with a warning) so a
-/// daemon started outside the repository still works.
+/// The prompt template at `path`, or the built-in copy when no override is set. The
+/// config check already refused an override it could not read; should the file vanish
+/// since, the built-in copy serves, loudly.
 pub fn load_prompt(path: &std::path::Path, builtin: &str) -> String {
+    if path.as_os_str().is_empty() {
+        return builtin.to_string();
+    }
     match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
-            tracing::debug!(path = %path.display(), error = %e, "prompt file not readable; using the built-in copy");
+            tracing::warn!(path = %path.display(), error = %e, "prompt override not readable; using the built-in copy");
             builtin.to_string()
         }
     }

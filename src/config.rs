@@ -220,7 +220,9 @@ pub struct InvestigateConfig {
     pub deadline_secs: u64,
     /// Each source's output is trimmed to this many characters before the LLM sees it.
     pub max_source_chars: usize,
-    /// Prompt template for the plan.
+    /// An override of the plan's prompt template; empty = the built-in copy of
+    /// `prompts/plan.md`. A path that cannot be read is a config error, like
+    /// `classifier.prompt`.
     pub prompt: PathBuf,
     pub sources: Vec<SourceConfig>,
 }
@@ -232,7 +234,7 @@ impl Default for InvestigateConfig {
             source_timeout_secs: 8,
             deadline_secs: 30,
             max_source_chars: 4000,
-            prompt: PathBuf::from("prompts/plan.md"),
+            prompt: PathBuf::new(),
             sources: vec![
                 SourceConfig::Runbooks { name: None, dir: PathBuf::from("runbooks"), timeout_secs: None },
                 SourceConfig::PastIncidents { name: None, limit: 3, timeout_secs: None },
@@ -575,11 +577,15 @@ impl Config {
             (1..=120).contains(&self.classifier.llm_timeout_secs),
             "classifier.llm_timeout_secs: must be between 1 and 120".into(),
         );
-        if !self.classifier.prompt.as_os_str().is_empty() {
-            let path = self.classifier.prompt.display();
-            match std::fs::read_to_string(&self.classifier.prompt) {
-                Ok(text) => check(!text.trim().is_empty(), format!("classifier.prompt: `{path}` is empty")),
-                Err(e) => check(false, format!("classifier.prompt: cannot read `{path}`: {e}")),
+        for (key, prompt) in
+            [("classifier.prompt", &self.classifier.prompt), ("investigate.prompt", &self.investigate.prompt)]
+        {
+            if !prompt.as_os_str().is_empty() {
+                let path = prompt.display();
+                match std::fs::read_to_string(prompt) {
+                    Ok(text) => check(!text.trim().is_empty(), format!("{key}: `{path}` is empty")),
+                    Err(e) => check(false, format!("{key}: cannot read `{path}`: {e}")),
+                }
             }
         }
         if self.llm.is_configured() {
@@ -980,6 +986,8 @@ mod tests {
         assert!(parse("").unwrap().classifier.prompt.as_os_str().is_empty(), "unset = built-in prompt");
         let msg = parse("[classifier]\nprompt = \"/nonexistent/classify.md\"\n").unwrap_err().to_string();
         assert!(msg.contains("classifier.prompt") && msg.contains("/nonexistent/classify.md"), "{msg}");
+        let msg = parse("[investigate]\nprompt = \"/nonexistent/plan.md\"\n").unwrap_err().to_string();
+        assert!(msg.contains("investigate.prompt"), "{msg}");
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.md");
         std::fs::write(&empty, " \n").unwrap();
