@@ -9,7 +9,7 @@
 //! strictly in order, so a card is posted before it is edited; different lanes do not
 //! wait for each other. Pacing: a token bucket per channel keeps under the platforms'
 //! "about one message per second per channel" limits; a 429 pauses the platform for its
-//! `Retry-After`; 5xx and transport errors back off exponentially and retry forever (a
+//! `Retry-After` (only the chat, where the platform's limits are per chat: Telegram); 5xx and transport errors back off exponentially and retry forever (a
 //! page is never dropped); a message the platform rejects outright is kept as a dead
 //! letter and logged.
 //!
@@ -240,6 +240,15 @@ impl Pacer {
     }
 }
 
+/// What a 429 paused, and until when.
+#[derive(Debug, Default)]
+struct Pauses {
+    /// Every post of the platform (its limits are platform-wide).
+    all: Option<tokio::time::Instant>,
+    /// Posts to one channel (the platform limits per chat).
+    channels: HashMap<String, tokio::time::Instant>,
+}
+
 /// The two send loops of a platform: posts and edits, and the answers that must not wait
 /// behind them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +280,7 @@ impl OutboxWorker {
     async fn run_queue(self: Arc<Self>, queue: Queue, shutdown: CancellationToken) {
         let platform = self.platform.platform();
         let mut pacer = Pacer::new(&self.config);
-        let mut paused_until: Option<tokio::time::Instant> = None;
+        let mut pauses = Pauses::default();
         let mut wakes = self.signal.subscribe();
         loop {
             // Wakes from here on are for the pass below or the next one.
@@ -279,11 +288,11 @@ impl OutboxWorker {
             if shutdown.is_cancelled() {
                 // One last pass so messages decided before shutdown go out (bounded by the
                 // caller's grace period), then stop.
-                let _ = self.pass(queue, &mut pacer, &mut paused_until, true).await;
+                let _ = self.pass(queue, &mut pacer, &mut pauses, true).await;
                 tracing::debug!(%platform, ?queue, "outbox worker stopped");
                 return;
             }
-            let next = match self.pass(queue, &mut pacer, &mut paused_until, false).await {
+            let next = match self.pass(queue, &mut pacer, &mut pauses, false).await {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::error!(%platform, error = %e, "outbox pass failed");
@@ -312,20 +321,22 @@ impl OutboxWorker {
         &self,
         queue: Queue,
         pacer: &mut Pacer,
-        paused_until: &mut Option<tokio::time::Instant>,
+        pauses: &mut Pauses,
         final_pass: bool,
     ) -> Result<Option<Duration>, crate::store::StoreError> {
         let platform = self.platform.platform();
         let mut next: Option<Duration> = None;
         let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
-        if let Some(until) = *paused_until {
-            let now = tokio::time::Instant::now();
-            if until > now && !final_pass {
-                soonest(until - now);
+        let started = tokio::time::Instant::now();
+        if let Some(until) = pauses.all {
+            if until > started && !final_pass {
+                soonest(until - started);
                 return Ok(next);
             }
-            *paused_until = None;
+            pauses.all = None;
         }
+        pauses.channels.retain(|_, until| *until > started);
+        let per_channel = self.platform.rate_limit_scope() == crate::platforms::RateLimitScope::Channel;
         let items: Vec<OutboxItem> = self
             .store
             .outbox()?
@@ -355,6 +366,12 @@ impl OutboxWorker {
                 continue;
             }
             let channel_key = self.pace_key(&item);
+            if let Some(until) = pauses.channels.get(&channel_key) {
+                if !final_pass {
+                    soonest(until.saturating_duration_since(tokio::time::Instant::now()));
+                    continue; // that chat is rate limited; others are not
+                }
+            }
             if pace {
                 let delay = pacer.delay(&channel_key);
                 if !delay.is_zero() && !final_pass {
@@ -377,9 +394,14 @@ impl OutboxWorker {
                     item.last_error = Some(format!("rate limited for {wait:?}"));
                     item.not_before = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                     self.store.outbox_update(&item)?;
-                    *paused_until = Some(tokio::time::Instant::now() + wait);
                     soonest(wait);
-                    break;
+                    let until = tokio::time::Instant::now() + wait;
+                    if per_channel {
+                        pauses.channels.insert(channel_key, until);
+                    } else {
+                        pauses.all = Some(until);
+                        break;
+                    }
                 }
                 Err(SendError::Rejected { reason }) => {
                     tracing::error!(%platform, key = %item.key, %reason, "platform rejected a message; kept as a dead letter");
@@ -518,6 +540,8 @@ mod tests {
         failures: Mutex<Vec<SendError>>,
         /// Replies with a token are interaction answers (like Telegram's callback queries).
         answers_apart: bool,
+        /// 429s hold up one channel only (like Telegram's per-chat flood control).
+        per_channel_limits: bool,
     }
 
     #[async_trait::async_trait]
@@ -556,6 +580,13 @@ mod tests {
         fn answers_apart(&self, handle: &ReplyHandle) -> bool {
             self.answers_apart && handle.token.is_some()
         }
+        fn rate_limit_scope(&self) -> crate::platforms::RateLimitScope {
+            if self.per_channel_limits {
+                crate::platforms::RateLimitScope::Channel
+            } else {
+                crate::platforms::RateLimitScope::Platform
+            }
+        }
     }
 
     fn incident(id: u64) -> Incident {
@@ -588,7 +619,7 @@ mod tests {
     /// Runs passes until only dead letters are left (a poll with a 2 s deadline).
     async fn drain(w: &OutboxWorker) {
         let mut pacer = Pacer::new(&w.config);
-        let mut paused = None;
+        let mut paused = Pauses::default();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while tokio::time::Instant::now() < deadline {
             w.pass(Queue::Posts, &mut pacer, &mut paused, true).await.unwrap();
@@ -617,7 +648,7 @@ mod tests {
         let recorder = Arc::new(Recorder::default());
         let w = worker(store.clone(), recorder.clone());
         // One pass: a delivered entry unblocks the next one of its lane right away.
-        w.pass(Queue::Posts, &mut Pacer::new(&w.config), &mut None, false).await.unwrap();
+        w.pass(Queue::Posts, &mut Pacer::new(&w.config), &mut Pauses::default(), false).await.unwrap();
         assert_eq!(*recorder.sent.lock().unwrap(), vec!["post C/root card", "update m1 card v2"]);
         let incident = store.incident(1).unwrap().unwrap();
         assert_eq!(
@@ -715,7 +746,10 @@ mod tests {
         store.commit(batch).unwrap();
         let recorder = Arc::new(Recorder::default());
         let worker = worker(store.clone(), recorder.clone());
-        worker.pass(Queue::Posts, &mut Pacer::new(&worker.config), &mut None, false).await.unwrap();
+        worker
+            .pass(Queue::Posts, &mut Pacer::new(&worker.config), &mut Pauses::default(), false)
+            .await
+            .unwrap();
         assert_eq!(*recorder.sent.lock().unwrap(), ["post C1/- first", "post C1/- second"]);
         assert!(store.outbox().unwrap().is_empty());
     }
@@ -773,6 +807,38 @@ mod tests {
         );
         shutdown.cancel();
         running.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_chat_holds_up_only_itself_where_limits_are_per_chat() {
+        for per_channel_limits in [true, false] {
+            let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
+            let recorder = Arc::new(Recorder { per_channel_limits, ..Default::default() });
+            // The first post (to the busy group A) gets a 429 with Retry-After: 60.
+            recorder.failures.lock().unwrap().push(SendError::RateLimited(Duration::from_secs(60)));
+            let mut batch = Batch::default();
+            // a2 is another incident's (another lane) in the same chat: only the chat's
+            // pause holds it back.
+            for (key, incident, channel, text) in
+                [("a1", None, "A", "busy"), ("a2", Some(2), "A", "busier"), ("b1", None, "B", "page")]
+            {
+                let to = Target::Channel { channel: channel.into(), thread: None };
+                batch.outbox.push(post(key, incident, to, text, PostRole::Message));
+            }
+            store.commit(batch).unwrap();
+            let w = worker(store.clone(), recorder.clone());
+            let mut pauses = Pauses::default();
+            w.pass(Queue::Posts, &mut Pacer::new(&w.config), &mut pauses, false).await.unwrap();
+            let sent = recorder.sent.lock().unwrap().clone();
+            if per_channel_limits {
+                assert_eq!(sent, ["post B/- page"], "the page to B went out; A's second post waits for A");
+                // A later pass still leaves A alone until its Retry-After is over.
+                w.pass(Queue::Posts, &mut Pacer::new(&w.config), &mut pauses, false).await.unwrap();
+                assert_eq!(recorder.sent.lock().unwrap().len(), 1);
+            } else {
+                assert!(sent.is_empty(), "platform-wide limits pause everything: {sent:?}");
+            }
+        }
     }
 
     #[test]

@@ -149,6 +149,13 @@ pub trait ChatPlatform: Send + Sync + 'static {
         true
     }
 
+    /// What a 429 from this platform holds up. Slack's limits are per method and
+    /// workspace, so everything waits; Telegram's flood limits are per chat, so a busy
+    /// group must not hold back a page to another chat.
+    fn rate_limit_scope(&self) -> RateLimitScope {
+        RateLimitScope::Platform
+    }
+
     /// What the operator should know beyond the logs (for `/readyz` and `/metrics`).
     fn health(&self) -> Health {
         Health::default()
@@ -197,6 +204,15 @@ pub fn from_config(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>
         None => tracing::info!("telegram: disabled (no telegram.token configured)"),
     }
     Ok(platforms)
+}
+
+/// See [`ChatPlatform::rate_limit_scope`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitScope {
+    /// A 429 pauses every post to the platform.
+    Platform,
+    /// A 429 pauses posts to that channel (chat) only.
+    Channel,
 }
 
 /// A platform's state as an operator needs to see it.

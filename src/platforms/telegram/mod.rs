@@ -380,6 +380,12 @@ impl ChatPlatform for Telegram {
         false
     }
 
+    /// Telegram's flood control is per chat (about 1 message/s, 20/min in a group).
+    /// <https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this>
+    fn rate_limit_scope(&self) -> super::RateLimitScope {
+        super::RateLimitScope::Channel
+    }
+
     /// Callback answers (the handle carries the callback query id) are not throttled by
     /// Telegram like messages are, and expire: they do not queue behind posts.
     fn answers_apart(&self, handle: &crate::model::ReplyHandle) -> bool {
