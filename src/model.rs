@@ -776,6 +776,11 @@ pub struct RichMessage {
 }
 
 /// The mentions of `message` meant for `platform`, without their platform prefix.
+///
+/// An entry without a prefix goes to the platforms whose syntax it is written in
+/// (`<@U123>` is Slack's, `<@80351110224678912>` Discord's, `@alice` Telegram's and the
+/// console's): written into another platform's message it would ping nobody, and
+/// Telegram would refuse the whole message as bad HTML — the page would not arrive.
 pub fn mentions_for(mentions: &[String], platform: Platform) -> Vec<&str> {
     mentions
         .iter()
@@ -785,11 +790,32 @@ pub fn mentions_for(mentions: &[String], platform: Platform) -> Vec<&str> {
                 Some((p, rest)) if matches!(p, "slack" | "discord" | "telegram" | "console") => {
                     (p == platform.as_str()).then_some(rest.trim())
                 }
-                _ => Some(m),
+                _ => mention_fits(m, platform).then_some(m),
             }
         })
         .filter(|m| !m.is_empty())
         .collect()
+}
+
+/// Whether `mention` is written in `platform`'s mention syntax.
+fn mention_fits(mention: &str, platform: Platform) -> bool {
+    let inner = mention.strip_prefix('<').and_then(|m| m.strip_suffix('>'));
+    let snowflake = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+    match platform {
+        // <@U123>, <@W123>, <!subteam^S123>, <!here>, <!channel>
+        Platform::Slack => inner.is_some_and(|i| {
+            i.strip_prefix('@').is_some_and(|id| !snowflake(id) && !id.starts_with('&') && !id.is_empty())
+                || i.starts_with('!')
+        }),
+        // <@123>, <@!123>, <@&456>
+        Platform::Discord => inner
+            .and_then(|i| i.strip_prefix('@'))
+            .is_some_and(|id| snowflake(id.trim_start_matches(['!', '&']))),
+        // @alice, or an HTML link to a user without a username
+        Platform::Telegram | Platform::Console => {
+            mention.starts_with('@') || mention.starts_with("<a href=\"tg://user?id=")
+        }
+    }
 }
 
 impl RichMessage {
@@ -890,8 +916,26 @@ mod tests {
             "telegram:@alice".into(),
         ];
         assert_eq!(mentions_for(&m, Platform::Slack), vec!["<@U1>", "<!subteam^S1>"]);
-        assert_eq!(mentions_for(&m, Platform::Discord), vec!["<@U1>", "<@42>"]);
-        assert_eq!(mentions_for(&m, Platform::Telegram), vec!["<@U1>", "@alice"]);
+        assert_eq!(mentions_for(&m, Platform::Discord), vec!["<@42>"]);
+        assert_eq!(mentions_for(&m, Platform::Telegram), vec!["@alice"]);
+        // Unprefixed entries go where their syntax belongs: a Slack mention in Telegram's
+        // HTML would make Telegram refuse the page.
+        let unprefixed: Vec<String> = [
+            "<@U0ONCALL>",
+            "<!here>",
+            "<@80351110224678912>",
+            "<@&555>",
+            "@oncall_bob",
+            "<a href=\"tg://user?id=42\">Ann</a>",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(mentions_for(&unprefixed, Platform::Slack), vec!["<@U0ONCALL>", "<!here>"]);
+        assert_eq!(mentions_for(&unprefixed, Platform::Discord), vec!["<@80351110224678912>", "<@&555>"]);
+        assert_eq!(
+            mentions_for(&unprefixed, Platform::Telegram),
+            vec!["@oncall_bob", "<a href=\"tg://user?id=42\">Ann</a>"]
+        );
     }
 
     #[test]
