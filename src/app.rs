@@ -180,6 +180,10 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     spawn_timers(&tracker, engine.clone(), shutdown.clone());
     spawn_sweeper(&tracker, store.clone(), shutdown.clone());
 
+    // Events stored before the last stop go first, before the HTTP routes can store new
+    // ones (which replay would otherwise hand on a second time).
+    intake.replay().await?;
+
     let ready = Arc::new(AtomicBool::new(false));
     let health = Arc::new(PlatformHealth::new(platforms.clone()));
     let addr = if let Some(listener) = listener {
@@ -204,9 +208,6 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     } else {
         None
     };
-
-    // Events stored before the last stop go first.
-    intake.replay().await?;
 
     let inbound_done = CancellationToken::new();
     for platform in platforms.all() {

@@ -888,7 +888,14 @@ fn substitute_line(code: &str, line: usize, env: &dyn Fn(&str) -> Option<String>
             }
             let value = match env(name) {
                 Some(v) if !v.is_empty() => v,
-                _ => default.unwrap_or("").to_string(),
+                _ => {
+                    // A default is part of the file: the author already wrote it for
+                    // the string it stands in.
+                    out.push_str(default.unwrap_or(""));
+                    skip_reference(&mut chars, i + end);
+                    escaped = false;
+                    continue;
+                }
             };
             match quote {
                 Some('"') => {
@@ -910,10 +917,7 @@ fn substitute_line(code: &str, line: usize, env: &dyn Fn(&str) -> Option<String>
                 }
                 _ => out.push_str(&value),
             }
-            // Skip the reference itself.
-            while chars.peek().is_some_and(|(j, _)| *j <= i + end) {
-                chars.next();
-            }
+            skip_reference(&mut chars, i + end);
             escaped = false;
             continue;
         }
@@ -931,6 +935,13 @@ fn substitute_line(code: &str, line: usize, env: &dyn Fn(&str) -> Option<String>
         out.push(c);
     }
     Ok(out)
+}
+
+/// Moves `chars` past a `${…}` reference whose `}` is at byte `end`.
+fn skip_reference(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>, end: usize) {
+    while chars.peek().is_some_and(|(j, _)| *j <= end) {
+        chars.next();
+    }
 }
 
 /// Turns a toml/serde error into `line N: section.key: message`.
@@ -1022,6 +1033,9 @@ mod tests {
         // A reference after a string on the same line is outside it.
         assert_eq!(substitute_env("a = ['x', \"${QUOTED}\"]", &e).unwrap(), "a = ['x', \"it's\"]");
         assert_eq!(substitute_env("n = ${PORT}", &e).unwrap(), "n = 8080");
+        // A default is written as it stands in the file, not escaped a second time.
+        let config = Config::parse("[storage]\npath = \"${UNSET:-C:\\\\data}\"\n", "t", &e).unwrap();
+        assert_eq!(config.storage.path, std::path::PathBuf::from("C:\\data"));
     }
 
     #[test]

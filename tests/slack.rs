@@ -633,3 +633,35 @@ async fn a_post_whose_answer_was_lost_is_not_posted_twice() {
     let incident = app.store().incident(1).unwrap().unwrap();
     assert_eq!(incident.cards.len(), 1);
 }
+
+/// The same in a long thread: the lost post is among the newest of 250 replies, past
+/// the first page Slack answers with.
+#[tokio::test]
+async fn a_lost_answer_in_a_long_thread_is_still_found() {
+    let fake = FakeSlack::start().await;
+    fake.add_person("U1", "alice");
+    let app = start(&fake, "").await;
+    let root = "1700000000.000100";
+    fake.deliver_event(
+        "env-1",
+        "Ev1",
+        app_mention("U1", OPS, root, None, "<@U0BOT> checkout is throwing 500s for everyone"),
+    );
+    let card = fake.wait("the card", |v| v.card_in(OPS, root).cloned()).await;
+    app.settle().await;
+    for n in 0..250 {
+        fake.seed_reply(OPS, root, &format!("still seeing errors ({n})"));
+    }
+    // alice acknowledges; Slack posts the thread line but the answer is lost.
+    fake.fail_next("chat.postMessage", Fault::AnswerLost);
+    fake.press("env-2", "U1", "alice", &card, "ack:1");
+    fake.wait("the ack line", |v| {
+        v.thread(OPS, root).iter().any(|m| m.text.contains("acknowledged by alice")).then_some(())
+    })
+    .await;
+    app.settle().await;
+    let view = fake.view();
+    let lines = view.thread(OPS, root).iter().filter(|m| m.text.contains("acknowledged by alice")).count();
+    assert_eq!(lines, 1, "posted once");
+    assert!(view.calls_to("conversations.replies").len() >= 2, "the lookup read past the first page");
+}

@@ -73,6 +73,17 @@ impl Chunk {
     }
 }
 
+/// Aborts the tasks it holds when dropped.
+struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// A cached result as one comparable line: status, then the text or the note.
 fn cached_summary(cached: &Value) -> String {
     let status = cached["status"].as_str().unwrap_or("");
@@ -242,10 +253,10 @@ impl Investigator {
         let deadline = started + Duration::from_secs(config.deadline_secs);
         let id = request.incident;
         let Some(incident) = self.engine.store.incident(id)? else {
-            return self.finish(id, Batch::default());
+            return self.finish(request, Batch::default());
         };
         if !incident.status.is_active() && !request.refresh {
-            return self.finish(id, Batch::default());
+            return self.finish(request, Batch::default());
         }
         // A first investigation keeps the same keys across a crash-and-rerun, so its
         // progress message is not posted twice; each refresh gets its own.
@@ -304,7 +315,8 @@ impl Investigator {
                 })
             })
             .collect();
-        let aborts: Vec<tokio::task::AbortHandle> = tasks.iter().map(|t| t.abort_handle()).collect();
+        // Aborted however `run` ends: done, an error, or dropped at shutdown.
+        let _aborts = AbortOnDrop(tasks.iter().map(|t| t.abort_handle()).collect());
         let mut running: FuturesUnordered<_> = tasks
             .into_iter()
             .enumerate()
@@ -369,9 +381,6 @@ impl Investigator {
             }
         }
         drop(running);
-        for task in aborts {
-            task.abort();
-        }
         let chunks: Vec<Chunk> = done.into_iter().flatten().collect();
 
         let mut batch = Batch::default();
@@ -386,7 +395,7 @@ impl Investigator {
                 .collect();
             let message = report::refresh_message(&incident, &changed, started.elapsed());
             self.engine.post_in_threads(&mut batch, &format!("{cause}:changes"), &incident, message, now);
-            return self.finish(id, batch);
+            return self.finish(request, batch);
         }
 
         let (plan, author) = match &self.llm {
@@ -465,7 +474,7 @@ impl Investigator {
             ai = matches!(author, Author::Llm { .. }),
             "plan posted"
         );
-        self.finish(id, batch)
+        self.finish(request, batch)
     }
 
     /// One source finished: timeline entry, cache, progress edit.
@@ -503,9 +512,13 @@ impl Investigator {
         Ok(())
     }
 
-    /// Commits the last batch and clears the durable timer: the investigation is over.
-    fn finish(&self, id: IncidentId, mut batch: Batch) -> Result<(), crate::engine::EngineError> {
-        batch.timers_clear.push((id, TimerKind::Investigate));
+    /// Commits the last batch; a first investigation also clears its durable timer. A
+    /// refresh leaves it: a first investigation queued behind the refresh still needs
+    /// it to survive a crash.
+    fn finish(&self, request: Request, mut batch: Batch) -> Result<(), crate::engine::EngineError> {
+        if !request.refresh {
+            batch.timers_clear.push((request.incident, TimerKind::Investigate));
+        }
         self.engine.commit(batch)?;
         Ok(())
     }

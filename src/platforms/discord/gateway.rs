@@ -14,7 +14,7 @@
 //! order they were written, and Acknowledge then Resolve is never applied the other way
 //! round. Different channels drain concurrently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use serenity::all::{Context, EventHandler, GatewayIntents, Interaction, Message,
 use tokio_util::task::TaskTracker;
 
 use super::{wire, Discord};
-use crate::intake::Intake;
+use crate::intake::{Intake, Stored};
 
 /// How long a channel's first event waits for events serenity's other tasks may still
 /// be carrying from the same burst. They were spawned microseconds apart; this is
@@ -74,6 +74,10 @@ pub struct Gate {
     /// Channel → its events not yet handed on, by id. A channel is present while its
     /// drain runs.
     channels: Arc<Mutex<HashMap<u64, BTreeMap<u64, Event>>>>,
+    /// Channel → its events stored (and answered) but not yet queued for handling, in
+    /// order. A channel is present while its queuer runs. Storing never waits for a
+    /// full worker queue: an event is durable as soon as it arrives.
+    stored: Arc<Mutex<HashMap<u64, VecDeque<Stored>>>>,
     calls: TaskTracker,
 }
 
@@ -83,6 +87,7 @@ impl Gate {
             discord,
             out: Arc::new(Mutex::new(Some(out))),
             channels: Arc::new(Mutex::new(HashMap::new())),
+            stored: Arc::new(Mutex::new(HashMap::new())),
             calls: TaskTracker::new(),
         }
     }
@@ -135,11 +140,50 @@ impl Gate {
                 );
             }
             last = last.max(next.id());
-            match next {
+            let stored = match next {
                 Event::Message(message) => self.discord.on_message(&message, &out).await,
                 Event::Interaction(interaction) => {
                     self.discord.on_gateway_interaction(&interaction, &out).await
                 }
+            };
+            if let Some(stored) = stored {
+                self.hand_on(channel, stored, &out);
+            }
+        }
+    }
+
+    /// Queues a stored event behind the channel's earlier ones, starting the channel's
+    /// queuer if none runs.
+    fn hand_on(&self, channel: u64, stored: Stored, out: &Intake) {
+        let start = {
+            let mut queues = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            let start = !queues.contains_key(&channel);
+            queues.entry(channel).or_default().push_back(stored);
+            start
+        };
+        if start {
+            self.calls.spawn(self.clone().queue(channel, out.clone()));
+        }
+    }
+
+    /// Hands a channel's stored events to intake's workers in order, waiting while a
+    /// worker's queue is full; ends when none are left.
+    async fn queue(self, channel: u64, out: Intake) {
+        loop {
+            let next = {
+                let mut queues = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(queue) = queues.get_mut(&channel) else { return };
+                match queue.pop_front() {
+                    Some(stored) => stored,
+                    None => {
+                        queues.remove(&channel);
+                        return;
+                    }
+                }
+            };
+            if let Err(e) = out.queue(next).await {
+                // Stored: handled after the next start.
+                tracing::debug!(channel, error = %e, "discord: a stored event was not queued");
             }
         }
     }
@@ -150,6 +194,13 @@ impl Gate {
         self.calls.close();
         if tokio::time::timeout(grace, self.calls.wait()).await.is_err() {
             tracing::warn!("discord: gateway events still in hand after {grace:?}; leaving them");
+            // Those not yet stored are lost (stored ones are handled after the restart).
+            let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+            for event in channels.values().flat_map(|queue| queue.values()) {
+                if let Event::Message(m) = event {
+                    self.discord.lost_message(m.id.get(), "warroom stopped before it was stored");
+                }
+            }
         }
     }
 }

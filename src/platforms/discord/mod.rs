@@ -126,8 +126,10 @@ fn json_body(value: &Value) -> Option<Vec<u8>> {
     serde_json::to_vec(value).ok()
 }
 
-/// A message `nonce` for an outbox idempotency key: the same key gives the same nonce
-/// (across restarts too), within Discord's 25 characters.
+/// A message `nonce` for an outbox idempotency key: the same key gives the same nonce,
+/// within Discord's 25 characters. Discord enforces it only for a few minutes, so it
+/// covers a retry soon after a lost answer; the outbox's sent records are the guard
+/// beyond that.
 fn nonce(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut out = hex::encode(digest);
@@ -276,19 +278,25 @@ impl Discord {
 
     /// A gateway MESSAGE_CREATE: translate and store (nothing to acknowledge on the
     /// gateway; a replay after a resume is a duplicate for intake).
-    async fn on_message(&self, message: &serenity::model::channel::Message, out: &Intake) {
+    /// Translates and stores a gateway message; the stored event is still to be queued
+    /// (the gateway's drain does that in order, without holding up the next store).
+    async fn on_message(&self, message: &serenity::model::channel::Message, out: &Intake) -> Option<Stored> {
         let ctx = self.wire_ctx();
         if !wire::is_candidate(message, &ctx) {
-            return;
+            return None;
         }
         let place = if wire::needs_place(message, &ctx) {
             self.place(message.channel_id.get()).await
         } else {
             Place::Channel
         };
-        let Some((event, keys)) = wire::message(message, &ctx, &place, Utc::now()) else { return };
-        if let Err(e) = out.submit(event, keys).await {
-            self.lost_message(message.id.get(), &e.to_string());
+        let (event, keys) = wire::message(message, &ctx, &place, Utc::now())?;
+        match out.store(event, keys).await {
+            Ok(stored) => Some(stored),
+            Err(e) => {
+                self.lost_message(message.id.get(), &e.to_string());
+                None
+            }
         }
     }
 
@@ -333,7 +341,8 @@ impl Discord {
 
     /// A gateway INTERACTION_CREATE: store, answer within the 3 seconds, then queue.
     /// <https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction>
-    async fn on_gateway_interaction(&self, interaction: &Interaction, out: &Intake) {
+    /// Stores and answers a gateway interaction; the stored event is still to be queued.
+    async fn on_gateway_interaction(&self, interaction: &Interaction, out: &Intake) -> Option<Stored> {
         let received = Instant::now();
         let id = interaction.id();
         let (answer, stored) = match self.receive(interaction, out).await {
@@ -341,16 +350,12 @@ impl Discord {
             Err(e) => {
                 // Not stored, so not answered: Discord shows the person it failed.
                 tracing::error!(interaction = %id, error = %e, "discord: could not store an interaction");
-                return;
+                return None;
             }
         };
         self.answer(interaction, &answer, received).await;
         self.answered(&id.to_string());
-        if let Some(stored) = stored {
-            if let Err(e) = out.queue(stored).await {
-                tracing::debug!(interaction = %id, error = %e, "discord: interaction stored; it is handled after the next start");
-            }
-        }
+        stored
     }
 
     /// Sends the interaction's first answer; one failure that may be passing (a 5xx, a

@@ -47,6 +47,9 @@ pub struct Slack {
     /// (a timeout, a dropped connection): before posting one again, its thread is
     /// searched for the message carrying that key in its metadata.
     in_doubt: Mutex<std::collections::HashSet<String>>,
+    /// Channel names the config uses (`#alerts`) and the ids Slack answered with: the
+    /// lookup for an earlier post needs the id.
+    channel_ids: Mutex<HashMap<String, String>>,
 }
 
 /// The `event_type` of the metadata warroom puts on every post it makes.
@@ -95,6 +98,7 @@ impl Slack {
                 .map_err(|e| anyhow::anyhow!("slack: cannot build the HTTP client: {e}"))?,
             names: Mutex::new(HashMap::new()),
             in_doubt: Mutex::new(Default::default()),
+            channel_ids: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -346,6 +350,12 @@ impl ChatPlatform for Slack {
         match answer {
             Ok(response) => {
                 in_doubt.remove(key);
+                if response.channel.0 != channel {
+                    self.channel_ids
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(channel.to_string(), response.channel.to_string());
+                }
                 Ok(MessageRef {
                     platform: Platform::Slack,
                     channel: response.channel.to_string(),
@@ -471,36 +481,69 @@ impl Slack {
         channel: &str,
         thread: Option<&str>,
     ) -> Result<Option<MessageRef>, SendError> {
-        let (method, mut form) = match thread {
-            Some(ts) => ("conversations.replies", vec![("ts", ts.to_string()), ("limit", "200".into())]),
-            None => ("conversations.history", vec![("limit", "50".into())]),
+        // The API wants the channel's id; a name is known once a post there answered.
+        let known = self.channel_ids.lock().unwrap_or_else(|p| p.into_inner()).get(channel).cloned();
+        let channel = match known {
+            Some(id) => id,
+            None if channel.starts_with('#') => {
+                tracing::debug!(
+                    channel,
+                    "slack: no id known for this channel name; cannot look for an earlier post"
+                );
+                return Ok(None);
+            }
+            None => channel.to_string(),
         };
-        form.extend([("channel", channel.to_string()), ("include_all_metadata", "true".into())]);
+        let (method, base) = match thread {
+            // Replies come oldest first: read on to the newest, where a retry's post is.
+            Some(ts) => ("conversations.replies", vec![("ts", ts.to_string()), ("limit", "200".to_string())]),
+            None => ("conversations.history", vec![("limit", "50".to_string())]),
+        };
+        let pages = if thread.is_some() { MAX_HISTORY_PAGES } else { 1 };
+        let mut cursor: Option<String> = None;
+        for _ in 0..pages {
+            let mut form = base.clone();
+            form.extend([("channel", channel.clone()), ("include_all_metadata", "true".into())]);
+            if let Some(c) = &cursor {
+                form.push(("cursor", c.clone()));
+            }
+            let body = self.web_api(method, &form).await?;
+            if body["ok"] != true {
+                tracing::warn!(method, error = %body["error"], "slack: cannot look for an earlier post; posting again");
+                return Ok(None);
+            }
+            let found = body["messages"].as_array().into_iter().flatten().find(|m| {
+                m["metadata"]["event_type"] == POST_METADATA && m["metadata"]["event_payload"]["key"] == key
+            });
+            if let Some(ts) = found.and_then(|m| m["ts"].as_str()) {
+                return Ok(Some(MessageRef { platform: Platform::Slack, channel, id: ts.to_string() }));
+            }
+            cursor = body["response_metadata"]["next_cursor"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
+            if cursor.is_none() || body["has_more"] == false {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// One Web API call over plain HTTP (for what slack-morphism cannot ask), bounded.
+    async fn web_api(&self, method: &str, form: &[(&str, String)]) -> Result<serde_json::Value, SendError> {
         let url = format!("{}/{method}", self.config.api_url.trim_end_matches('/'));
         let answer = self
             .http
             .post(url)
             .bearer_auth(self.config.bot_token.expose())
-            .form(&form)
+            .form(form)
             .send()
             .await
             .map_err(|e| SendError::Transport(format!("{method}: {}", e.without_url())))?;
         if answer.status().is_server_error() || answer.status().as_u16() == 429 {
             return Err(SendError::Transport(format!("{method} answered {}", answer.status())));
         }
-        let body: serde_json::Value = answer.json().await.unwrap_or_default();
-        if body["ok"] != true {
-            tracing::warn!(method, error = %body["error"], "slack: cannot look for an earlier post; posting again");
-            return Ok(None);
-        }
-        let found = body["messages"].as_array().into_iter().flatten().find(|m| {
-            m["metadata"]["event_type"] == POST_METADATA && m["metadata"]["event_payload"]["key"] == key
-        });
-        Ok(found.and_then(|m| m["ts"].as_str()).map(|ts| MessageRef {
-            platform: Platform::Slack,
-            channel: channel.to_string(),
-            id: ts.to_string(),
-        }))
+        Ok(answer.json().await.unwrap_or_default())
     }
 
     /// Answers through a `response_url` (ephemeral), for channels the bot is not in.
