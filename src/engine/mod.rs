@@ -469,6 +469,13 @@ impl Engine {
         self.incident(id)
     }
 
+    /// Commits under the decision lock: for writers outside the engine (the
+    /// investigator) whose batch must not interleave with a decision in flight.
+    pub fn commit_locked(&self, batch: Batch) -> Result<(), StoreError> {
+        let _guard = self.lock();
+        self.commit(batch)
+    }
+
     /// Adds an LLM call's tokens and cost to the incident's running total.
     pub fn add_usage(&self, id: IncidentId, usage: crate::model::Usage) -> Result<(), EngineError> {
         let _guard = self.lock();
@@ -723,7 +730,19 @@ impl Engine {
                         kind: TimerKind::Investigate,
                         due: now + chrono::Duration::seconds(lease),
                     });
-                    self.store.commit(batch)?;
+                    {
+                        // Under the lock the investigator's last commit takes too: a run
+                        // that finished since `due` was read has cleared the timer, and
+                        // must not get it back.
+                        let _guard = self.lock();
+                        let still_due = self.store.timers()?.iter().any(|t| {
+                            t.incident == timer.incident && t.kind == TimerKind::Investigate && t.due <= now
+                        });
+                        if !still_due {
+                            continue;
+                        }
+                        self.store.commit(batch)?;
+                    }
                     let request = crate::investigate::Request { incident: timer.incident, refresh: false };
                     if tx.send(request).is_err() {
                         let mut batch = Batch::default();

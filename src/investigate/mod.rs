@@ -519,7 +519,8 @@ impl Investigator {
         if !request.refresh {
             batch.timers_clear.push((request.incident, TimerKind::Investigate));
         }
-        self.engine.commit(batch)?;
+        // Locked, so a timer lease being written at this moment sees the timer gone.
+        self.engine.commit_locked(batch)?;
         Ok(())
     }
 }
