@@ -184,21 +184,47 @@ struct Patterns {
     regexes: Vec<(Regex, usize)>,
 }
 
+/// How much work one needle search did: the structural bound on its cost, which a
+/// test checks on pathological input (a 1 MB token full of needles).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct PatternWork {
+    /// Bytes read while finding the edges of tokens around needles.
+    scanned: usize,
+    /// Tokens the regexes ran on.
+    tokens: usize,
+}
+
 impl Patterns {
     /// The signals whose regex matches a token around a needle (skipping those in
     /// `fired` already). Every regex not yet matched runs on such a token, so a needle
     /// hidden by an overlapping one is still covered.
     fn matches(&self, text: &str, fired: u128) -> u128 {
+        self.matches_counted(text, fired).0
+    }
+
+    /// [`Self::matches`], and the work it took. Linear in the text: a needle inside the
+    /// token the previous needle was found in is skipped before any scan (a minified
+    /// JSON line is one token with thousands of needles), so each byte is read at
+    /// most twice to find token edges and each token is matched once.
+    fn matches_counted(&self, text: &str, fired: u128) -> (u128, PatternWork) {
         let bytes = text.as_bytes();
         let mut out = 0u128;
-        let mut last_token = usize::MAX;
+        let mut work = PatternWork::default();
+        // End of the last token looked at: needles before it lie inside it.
+        let mut token_end = 0usize;
         let mut check = |start: usize, end: usize| {
-            let from = bytes[..start].iter().rposition(u8::is_ascii_whitespace).map_or(0, |i| i + 1);
-            if from == last_token {
+            if start < token_end {
                 return;
             }
-            last_token = from;
+            // Back to the token's start: never past `token_end`, where a separator is.
+            let from = bytes[token_end..start]
+                .iter()
+                .rposition(u8::is_ascii_whitespace)
+                .map_or(token_end, |i| token_end + i + 1);
             let to = bytes[end..].iter().position(u8::is_ascii_whitespace).map_or(bytes.len(), |i| end + i);
+            work.scanned += (start - from) + (to - end);
+            work.tokens += 1;
+            token_end = to;
             for (regex, signal) in &self.regexes {
                 let bit = 1u128 << signal;
                 if (fired | out) & bit == 0 && regex.is_match(&text[from..to]) {
@@ -210,7 +236,7 @@ impl Patterns {
             Some(teddy) => teddy.find_iter(bytes).for_each(|m| check(m.start(), m.end())),
             None => self.fallback.find_iter(bytes).for_each(|m| check(m.start(), m.end())),
         }
-        out
+        (out, work)
     }
 }
 
@@ -588,6 +614,29 @@ mod tests {
         assert!(fires("prod-db-01 is slow", "host_name") && fires("10.0.3.21 unreachable", "host_name"));
         assert!(!fires("v2.31.4 shipped", "host_name") && !fires("on-call rota", "host_name"));
         assert!(fires("FATAL: too many clients", "error_output") && !fires("fatal mistake", "error_output"));
+    }
+
+    /// A minified JSON or log line in a webhook is one long token full of needles
+    /// (`-1`, `.0`, `Error`). Finding the tokens around them must stay linear: the
+    /// bound is checked on the work done, not on a clock.
+    #[test]
+    fn the_needle_search_is_linear_on_long_tokens() {
+        let h = Heuristics::new();
+        let mb = 1 << 20;
+        for unit in ["a-1", "x.1", "TypeError", "ERROR-1.2", "🔴-1"] {
+            let token = unit.repeat(mb / unit.len());
+            let (_, work) = h.patterns.matches_counted(&token, 0);
+            assert_eq!(work.tokens, 1, "{unit}: one token, matched once");
+            assert!(work.scanned <= token.len(), "{unit}: {} bytes scanned for {}", work.scanned, token.len());
+            // And the whole of tier 1 gets through it (a quadratic scan took 31 s on
+            // 160 KB of this; the benchmark `tier1/long_token_1mb` measures it).
+            let _ = h.classify(&token, &Context::default());
+        }
+        // Many short tokens: each is found once, and nothing is read twice.
+        let text = "a-1 ".repeat(mb / 4);
+        let (_, work) = h.patterns.matches_counted(&text, 0);
+        assert_eq!(work.tokens, mb / 4);
+        assert!(work.scanned <= text.len(), "{} bytes scanned for {}", work.scanned, text.len());
     }
 
     #[test]
