@@ -10,6 +10,10 @@
 //!   name says.
 //! - `tier1/labelled_corpus`: every message of `tests/data/classifier.jsonl` (one
 //!   word to ~1,500 characters, seven languages).
+//! - `tier1/long_token_1mb` and `tier1/minified_json_100kb`, in bytes per second: one
+//!   whitespace-free token of 1 MB full of pattern needles (`a-1a-1…`), and a
+//!   minified JSON webhook body. They guard against a scan that grows with the
+//!   square of a token's length (it once took 31 s on 160 KB in a debug build).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use warroom::classify::{Classifier, Context, BUILTIN_PROMPT};
@@ -66,6 +70,31 @@ fn bench(c: &mut Criterion) {
                 black_box(classifier.heuristic(black_box(text), &ctx));
             }
         })
+    });
+
+    // Pathological and large inputs: a few samples are plenty.
+    group.sample_size(20);
+    let token = "a-1".repeat((1 << 20) / 3);
+    group.throughput(Throughput::Bytes(token.len() as u64));
+    group.bench_function("long_token_1mb", |b| {
+        b.iter(|| black_box(classifier.heuristic(black_box(&token), &ctx)))
+    });
+    let rows: Vec<String> = (0..800)
+        .map(|i| {
+            format!(
+                r#"{{"id":"evt-{i}","host":"prod-web-{}","ip":"10.0.{}.{}","level":"info","msg":"GET /api/v1/orders/{i} 200","latency_ms":{}.{}}}"#,
+                i % 40,
+                i % 255,
+                (i * 7) % 255,
+                i % 900,
+                i % 10
+            )
+        })
+        .collect();
+    let json = format!("[{}]", rows.join(","));
+    group.throughput(Throughput::Bytes(json.len() as u64));
+    group.bench_function("minified_json_100kb", |b| {
+        b.iter(|| black_box(classifier.heuristic(black_box(&json), &ctx)))
     });
     group.finish();
 }

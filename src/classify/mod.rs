@@ -253,7 +253,8 @@ impl LlmAnswer {
             #[serde(default)]
             reason: Option<String>,
         }
-        let wire: Wire = serde_json::from_value(parse_json_answer(text)?).ok()?;
+        // Straight into the struct: a duplicated key is refused, not "last one wins".
+        let wire: Wire = parse_json_answer(text)?;
         let class = match wire.class.as_str() {
             "alert" => Class::Alert,
             "chatter" => Class::Chatter,
@@ -334,6 +335,11 @@ mod tests {
             r#"{"class":"alert","confidence":0.9,"reason":7}"#,
             r#"{"class":"alert","confidence":0.9,"action":"page everyone"}"#,
             r#"{"class":"chatter","confidence":0.9} {"class":"alert","confidence":0.9}"#,
+            // A key given twice: which one the model meant is unknown, so neither.
+            r#"{"class":"alert","confidence":0.9,"class":"chatter"}"#,
+            r#"{"class":"chatter","confidence":0.1,"confidence":0.9}"#,
+            r#"{"class":"chatter","confidence":0.9,"reason":"a","reason":"b"}"#,
+            r#"["chatter", 0.9, "thanks"]"#,
         ] {
             assert!(LlmAnswer::parse(bad).is_none(), "accepted {bad}");
         }

@@ -255,7 +255,11 @@ pub fn extract_json(text: &str) -> Option<serde_json::Value> {
 /// or the whole text inside one Markdown code fence (```` ```json ```` or ```` ``` ````),
 /// which some models add even in JSON mode. Prose around it, two objects, or an
 /// unterminated fence are refused: the caller treats that as "no answer".
-pub fn parse_json_answer(text: &str) -> Option<serde_json::Value> {
+///
+/// The object is read straight into `T`, never through a generic `Value`: a derived
+/// struct refuses a key given twice (`{"class":"alert",…,"class":"chatter"}`), where
+/// a `Value` would silently keep the last one.
+pub fn parse_json_answer<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     let mut body = text.trim();
     if let Some(fenced) = body.strip_prefix("```") {
         let fenced = fenced.strip_prefix("json").or_else(|| fenced.strip_prefix("JSON")).unwrap_or(fenced);
@@ -263,11 +267,11 @@ pub fn parse_json_answer(text: &str) -> Option<serde_json::Value> {
         let fenced = fenced.strip_prefix('\n').or_else(|| fenced.strip_prefix("\r\n"))?;
         body = fenced.trim_end().strip_suffix("```")?.trim();
     }
+    // An object only: a derived struct would also accept a JSON array.
     if !body.starts_with('{') {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    value.is_object().then_some(value)
+    serde_json::from_str(body).ok()
 }
 
 #[cfg(test)]
@@ -279,7 +283,7 @@ mod tests {
         let ok = ["{\"a\":1}", "  {\"a\":1}\n", "```json\n{\"a\":1}\n```", "```\n{\"a\":1}\n```\n"];
         for text in ok {
             assert_eq!(
-                parse_json_answer(text).map(|v| v["a"].clone()),
+                parse_json_answer::<serde_json::Value>(text).map(|v| v["a"].clone()),
                 Some(serde_json::json!(1)),
                 "{text:?}"
             );
@@ -295,7 +299,7 @@ mod tests {
             "",
         ];
         for text in refused {
-            assert!(parse_json_answer(text).is_none(), "{text:?}");
+            assert!(parse_json_answer::<serde_json::Value>(text).is_none(), "{text:?}");
         }
     }
 

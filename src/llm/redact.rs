@@ -3,7 +3,8 @@
 //! Rules start from gitleaks' (platform-facts §6): cloud keys, chat tokens, Stripe
 //! keys, private keys (also cut off before their END line), JWTs, Authorization
 //! headers and Bearer/Basic credentials, credentials in URLs, `password=`-style
-//! assignments with bare or quoted values, `--password`-style flags — plus every
+//! assignments with bare or quoted values (spaces allowed inside quotes),
+//! `--password`-style flags and `curl -u user:password` — plus every
 //! secret in our own config, matched literally. Redaction keeps the shape of
 //! the text (`token=[REDACTED]`, `https://***@host`) so the model still understands it.
 
@@ -23,15 +24,23 @@ const RULES: &[(&str, &str)] = &[
         MARK,
     ),
     // … and one cut off before its END line (a paste truncated by a chat limit): the
-    // header and every base64 or PEM header line after it.
+    // header, then PEM header lines and lines that look like base64 (16 or more
+    // base64 characters, on their own line or pasted flat with spaces). Prose after
+    // the key is not base64-looking and stays.
     (
-        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:\s*(?:Proc-Type:[^\n]*|DEK-Info:[^\n]*|[A-Za-z0-9+/=]+))*",
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:(?:(?:\r?\n)+[ \t]*|[ \t]+)(?:Proc-Type:[^\r\n]*|DEK-Info:[^\r\n]*|[A-Za-z0-9+/=]{16,}))*",
         MARK,
     ),
-    // Authorization headers: whatever follows the scheme is the secret, digits or not
-    // (`Authorization: Basic dXNlcjpwYXNz`).
+    // Authorization headers. After a scheme (`Authorization: Basic dXNlcjpwYXNz`)
+    // the value is the secret, digits or not; without one, only a value that looks
+    // like a credential (eight or more characters with a digit or symbol in them, or
+    // a long run of letters), so "Authorization: failing for all users" keeps its words.
     (
-        r#"(?i)\b((?:proxy-)?authorization\s*["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?)[^\s"',;]{4,}"#,
+        r#"(?i)\b((?:proxy-)?authorization\s*["']?\s*[:=]\s*["']?(?:bearer|basic|token|digest|negotiate|apikey|api-key)\s+)[^\s"',;]{4,}"#,
+        "${1}[REDACTED]",
+    ),
+    (
+        r#"(?i)\b((?:proxy-)?authorization\s*["']?\s*[:=]\s*["']?)(?:[a-z]*[0-9+/=_.~:-][^\s"',;]{6,}|[a-z]{20,})"#,
         "${1}[REDACTED]",
     ),
     // Bearer and Basic credentials outside a header: a value that does not read like a
@@ -43,20 +52,30 @@ const RULES: &[(&str, &str)] = &[
         r#"(?i)(--(?:password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token)(?:=|\s+))(["']?)[^\s"']{4,}"#,
         "${1}${2}[REDACTED]",
     ),
-    // Credentials inside URLs: scheme://user:pass@host → scheme://***@host.
-    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s:/@]+:[^\s@/]+@", "${1}***@"),
+    // `curl -u user:password` and `--user=user:password`: the user stays.
+    (
+        r#"((?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+))(["']?)([^\s:"'@/]+):[^\s"']+"#,
+        "${1}${2}${3}:[REDACTED]",
+    ),
+    // Credentials inside URLs: scheme://user:pass@host → scheme://***@host, also with
+    // an empty user (`redis://:hunter2@redis-01:6379`).
+    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s:/@]*:[^\s@/]+@", "${1}***@"),
     // Authorization headers and "bearer/token <value>" (values with a digit, so prose
     // like "token expiration" is left alone).
     (r"(?i)\b(bearer|token|basic)(\s+)[A-Za-z._~+/=-]*\d[A-Za-z0-9._~+/=-]{5,}", "${1}${2}[REDACTED]"),
     // AWS access key ids.
     (r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", MARK),
     // Slack tokens and webhooks.
-    (r"xox[baprs]-[0-9A-Za-z-]{10,}", MARK),
+    // Bot, user, app-level, refresh (`xoxe-1-…`) and configuration (`xoxe.xoxp-1-…`)
+    // tokens.
+    (r"\bxox[a-z](?:\.xox[a-z])?-[0-9A-Za-z-]{10,}", MARK),
     (r"(?i)xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", MARK),
     (r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]+", "hooks.slack.com/[REDACTED]"),
     // GitHub tokens.
     (r"\b(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}\b", MARK),
     (r"\bgithub_pat_\w{82}\b", MARK),
+    // GitLab personal, deploy, runner and project/group access tokens.
+    (r"\bgl(?:pat|dt|rt|ptt|soat|cbt)-[0-9A-Za-z_-]{20,}", MARK),
     // Anthropic and OpenAI keys.
     (r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,}", MARK),
     (r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}", MARK),
@@ -72,10 +91,26 @@ const RULES: &[(&str, &str)] = &[
     // Stripe secret and restricted keys, webhook signing secrets.
     (r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}", MARK),
     (r"\bwhsec_[0-9A-Za-z]{20,}", MARK),
-    // key = value assignments whose key says it is secret, the value bare or quoted
-    // either way: `password=…`, `PGPASSWORD='…'`, `"client_secret": "…"`, `'token': '…'`.
+    // key = value assignments whose key says it is secret and whose value is quoted
+    // and may hold spaces: `PASSWORD="my secret pass"`, `'password': 'a b c'`.
     (
-        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|pwd|access[_-]?key|private[_-]?key|client[_-]?secret|auth))(["']?\s*[:=]\s*)(["']?)[^\s"',;]{6,}"#,
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|passphrase|pwd|access[_-]?key|private[_-]?key|client[_-]?secret)["']?\s*[:=]\s*")[^"\r\n]{1,200}""#,
+        "${1}[REDACTED]\"",
+    ),
+    (
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|passphrase|pwd|access[_-]?key|private[_-]?key|client[_-]?secret)["']?\s*[:=]\s*')[^'\r\n]{1,200}'"#,
+        "${1}[REDACTED]'",
+    ),
+    // … and the same bare or quoted without spaces: `password=…`, `PGPASSWORD='…'`,
+    // `"client_secret": "…"`, `'token': '…'`.
+    (
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:api[_-]?key|secret|token|passw(?:or)?d|passphrase|pwd|access[_-]?key|private[_-]?key|client[_-]?secret))(["']?\s*[:=]\s*)(["']?)[^\s"',;]{6,}"#,
+        "${1}${2}${3}[REDACTED]",
+    ),
+    // `auth=…` keys hold prose as often as secrets ("auth: failing for everyone"):
+    // only a value that looks like a credential, as for Authorization above.
+    (
+        r#"(?i)\b((?:[a-z0-9_.-]*?)auth)(["']?\s*[:=]\s*)(["']?)(?:[a-z]*[0-9+/=_.~:-][^\s"',;]{6,}|[a-z]{20,})"#,
         "${1}${2}${3}[REDACTED]",
     ),
 ];
@@ -219,6 +254,40 @@ mod tests {
         assert_eq!(out, "[REDACTED]\n… and then the deploy failed");
     }
 
+    /// Secrets an audit found leaking: an empty URL user, quoted values with spaces,
+    /// `curl -u`, Slack refresh and configuration tokens, GitLab tokens.
+    #[test]
+    fn audit_leaks_are_closed() {
+        let cases = [
+            ("REDIS_URL=redis://:hunter2secret@redis-01:6379/0", "hunter2secret"),
+            ("amqp://:Gu3st-Passw0rd@mq-1:5672/ fails", "Gu3st-Passw0rd"),
+            (r#"PASSWORD="my secret pass" ./deploy.sh"#, "my secret pass"),
+            ("{'db_password': 'correct horse battery'}", "correct horse"),
+            ("curl -u admin:S3cretPass https://grafana.internal/api", "S3cretPass"),
+            ("curl --user=deploy:hunter2hunter2 https://ci", "hunter2hunter2"),
+            ("refresh xoxe-1-My0xLTEyMzQ1Njc4OTAxMjMtNjc4OTAxMjM0NTY3OA in the logs", "xoxe-1-My0x"),
+            ("config token xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAxMjMtMTIzNDU2Nzg5MDEyMw", "xoxp-1-Mi0y"),
+            ("GITLAB_TOKEN glpat-AbCdEf1234567890XyZw is in the runner env", "glpat-AbCdEf12"),
+            ("deploy token gldt-9xYzAbCdEfGhIjKlMnOpQrSt", "gldt-9xYz"),
+        ];
+        for (text, secret) in cases {
+            let out = r(text);
+            assert!(!out.contains(secret), "{secret} survived in: {out}");
+            assert!(out.contains("REDACTED") || out.contains("***@"), "no mark in: {out}");
+        }
+        assert_eq!(r("redis://:hunter2secret@redis-01:6379/0"), "redis://***@redis-01:6379/0");
+        assert_eq!(r(r#"PASSWORD="my secret pass""#), r#"PASSWORD="[REDACTED]""#);
+        assert_eq!(r("PASSWORD='my secret pass'"), "PASSWORD='[REDACTED]'");
+        assert_eq!(r("curl -u admin:S3cretPass https://x"), "curl -u admin:[REDACTED] https://x");
+        // A truncated key takes only the lines that look like base64: the prose after
+        // it, on the next line or after a space, stays.
+        let out = r("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nthen the deploy failed on prod");
+        assert_eq!(out, "[REDACTED]\nthen the deploy failed on prod");
+        let out =
+            r("-----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOE and more words");
+        assert_eq!(out, "[REDACTED] and more words");
+    }
+
     #[test]
     fn ordinary_text_is_left_alone() {
         for text in [
@@ -232,6 +301,10 @@ mod tests {
             "the Authorization header is missing on retries",
             "use --password-file /etc/app/db.pass instead of a flag",
             "sk_live keys are rotated monthly",
+            "Authorization: failing for all users since the deploy",
+            "auth: failing for everyone on the EU tenant",
+            "curl -u is deprecated here, use a token file",
+            "the redis:// url has no password now",
         ] {
             assert_eq!(r(text), text);
         }
