@@ -443,16 +443,7 @@ async fn hostile_alert_text_is_escaped_and_cut_to_discord_limits() {
                     "startsAt": "2026-11-23T02:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
                     "generatorURL": "http://prom", "fingerprint": "f00d"}],
     });
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(app.url("/webhooks/alertmanager"))
-        .json(&alert)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.alertmanager(alert.to_string()).await, 200);
     app.wait_incidents(1).await;
     let card = card_in(&discord, "610").await;
     let embed = &card["embeds"][0];
@@ -521,16 +512,7 @@ async fn webhook_alerts_are_posted_in_the_notify_channel_with_a_thread() {
     let discord = FakeDiscord::start().await;
     // The notify channel is also an alert channel: the bot must not classify its own card.
     let app = start(&discord, &format!("notify_channel = \"{ALERTS}\"")).await;
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(app.url("/webhooks/alertmanager"))
-        .body(include_str!("fixtures/alertmanager-firing.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.alertmanager(include_str!("fixtures/alertmanager-firing.json")).await, 200);
     let opened = app.wait_incidents(2).await;
     for incident in &opened {
         let card = eventually(WAIT, "a card per alert", || async {

@@ -283,10 +283,8 @@ async fn a_socket_disconnect_loses_and_doubles_nothing() {
 async fn webhook_alerts_open_threads_in_the_alert_channel_and_ask_before_resolving() {
     let fake = FakeSlack::start().await;
     let app = start(&fake, "").await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let firing = include_str!("fixtures/alertmanager-firing.json");
-    let response = client.post(app.url("/webhooks/alertmanager")).body(firing).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.alertmanager(firing).await, 200);
 
     // Two cards at the top of #alerts, each the root of its own thread.
     let cards = fake
@@ -303,7 +301,7 @@ async fn webhook_alerts_open_threads_in_the_alert_channel_and_ask_before_resolvi
 
     // The alert clears: the bot asks in the thread, with a Resolve button; it does not resolve.
     let resolved = include_str!("fixtures/alertmanager-resolved.json");
-    client.post(app.url("/webhooks/alertmanager")).body(resolved).send().await.unwrap();
+    assert_eq!(app.alertmanager(resolved).await, 200);
     let question = fake
         .wait("the question", |v| {
             v.thread(ALERTS, &cards[0].ts).into_iter().find(|m| m.visible().contains("cleared")).cloned()
@@ -491,9 +489,8 @@ critical = "#pager"
     ))
     .await;
     fake.wait_connections(1).await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let firing = include_str!("fixtures/alertmanager-firing.json");
-    client.post(app.url("/webhooks/alertmanager")).body(firing).send().await.unwrap();
+    assert_eq!(app.alertmanager(firing).await, 200);
 
     // The critical disk alert pages #pager; the error-rate alert goes to #alerts.
     let disk = fake.wait("the disk card in #pager", |v| v.top_level(PAGER).first().cloned().cloned()).await;
@@ -512,7 +509,7 @@ critical = "#pager"
 
     // The disk alert clears: the card says so and a human is asked to resolve.
     let resolved = include_str!("fixtures/alertmanager-resolved.json");
-    client.post(app.url("/webhooks/alertmanager")).body(resolved).send().await.unwrap();
+    assert_eq!(app.alertmanager(resolved).await, 200);
     fake.wait("the question", |v| {
         v.thread(PAGER, &disk.ts).into_iter().find(|m| m.visible().contains("cleared")).map(|_| ())
     })
@@ -526,7 +523,7 @@ critical = "#pager"
 
     // …and fires again before anyone resolved: whoever was about to press Resolve hears it.
     let refire = firing.replace("2026-11-23T01:58:00Z", "2026-11-23T03:10:00Z");
-    client.post(app.url("/webhooks/alertmanager")).body(refire.clone()).send().await.unwrap();
+    assert_eq!(app.alertmanager(refire.clone()).await, 200);
     let line = fake
         .wait("the refire line", |v| {
             v.thread(PAGER, &disk.ts).into_iter().find(|m| m.text.contains("firing again")).cloned()
@@ -535,7 +532,7 @@ critical = "#pager"
     assert!(line.text.contains("The alert for #1 is firing again"), "{}", line.text);
     app.settle().await;
     // Alertmanager re-sending the same notification later is no news.
-    client.post(app.url("/webhooks/alertmanager")).body(refire).send().await.unwrap();
+    assert_eq!(app.alertmanager(refire).await, 200);
     app.settle().await;
     let lines =
         fake.view().thread(PAGER, &disk.ts).iter().filter(|m| m.text.contains("firing again")).count();

@@ -447,14 +447,7 @@ async fn polling_waits_out_rate_limits_and_a_502_is_retried_without_loss() {
 #[tokio::test]
 async fn alerts_are_posted_to_the_chat_for_their_severity() {
     let (fake, app) = start("alert_chat = \"-1001\"\n[telegram.severity_chats]\ncritical = \"-1002\"").await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = client
-        .post(app.url("/webhooks/alertmanager"))
-        .body(include_str!("fixtures/alertmanager-firing.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.alertmanager(include_str!("fixtures/alertmanager-firing.json")).await, 200);
 
     // The critical disk alert goes to the on-call chat, the warning to the default one.
     let critical =
@@ -565,14 +558,7 @@ async fn a_button_press_is_answered_at_once_while_another_chat_waits_out_a_429()
 #[tokio::test]
 async fn a_chat_that_gets_alerts_is_served_even_when_allowed_chats_leaves_it_out() {
     let (fake, app) = start("allowed_chats = [\"-1001\"]\nalert_chat = \"-1002\"").await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = client
-        .post(app.url("/webhooks/alertmanager"))
-        .body(include_str!("fixtures/alertmanager-firing.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.alertmanager(include_str!("fixtures/alertmanager-firing.json")).await, 200);
     let card = fake.wait_bot_message(-1002, "an alert card", |m| !m.buttons.is_empty()).await;
 
     // Alice acknowledges the alert where it was posted, and replies with what she does.

@@ -77,6 +77,13 @@ impl TestApp {
         format!("http://{}{path}", self.running().addr.expect("http enabled"))
     }
 
+    /// Posts an Alertmanager notification to `/webhooks/alertmanager`; the HTTP status.
+    pub async fn alertmanager(&self, body: impl Into<reqwest::Body>) -> u16 {
+        let client = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
+        let response = client.post(self.url("/webhooks/alertmanager")).body(body).send().await;
+        response.expect("warroom answers").status().as_u16()
+    }
+
     pub fn incidents(&self) -> Vec<Incident> {
         self.store().incidents().expect("store readable")
     }
