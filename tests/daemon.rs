@@ -389,6 +389,7 @@ notify = ["@manager"]
         thread: None,
         post_to: Vec::new(),
         classified: None,
+        usage: Default::default(),
     };
     let engine = app.running().engine.clone();
     let incident = engine.open(new, Actor::Bot, "test", opened).unwrap();

@@ -57,6 +57,7 @@ fn open(app: &TestApp, title: &str, description: &str) -> Incident {
         thread: None,
         post_to: engine.alert_routes().for_severity(Severity::High),
         classified: None,
+        usage: Default::default(),
     };
     engine.open(new, Actor::Bot, "test", chrono::Utc::now()).unwrap()
 }

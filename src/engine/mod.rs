@@ -121,6 +121,9 @@ pub struct NewIncident {
     pub post_to: Vec<(Platform, String)>,
     /// How the classifier decided, for the timeline.
     pub classified: Option<EntryKind>,
+    /// What deciding to open it already cost (the classifier's LLM call): the first
+    /// entry of the incident's running total, committed with it.
+    pub usage: crate::model::Usage,
 }
 
 /// What one alert webhook call did.
@@ -287,6 +290,7 @@ impl Engine {
         incident.threads = new.thread.iter().cloned().collect();
         incident.platforms = platforms;
         incident.labels = new.labels;
+        incident.llm_usage = new.usage;
         batch.incidents.push(incident.clone());
         batch.entry(
             id,
@@ -673,6 +677,7 @@ impl Engine {
                         thread: None,
                         post_to: self.routes.for_severity(severity),
                         classified: None,
+                        usage: Default::default(),
                     };
                     let incident = self.prepare_open(&mut batch, new, Actor::Bot, &cause, now)?;
                     opened_now.insert(alert.fingerprint.clone(), incident.id);
@@ -718,12 +723,16 @@ impl Engine {
                     // The lease goes in before the request goes out: a quick run that
                     // finishes (and clears the timer) at once must not be followed by
                     // this lease re-creating it, which would run it all again later.
-                    let mut batch = Batch::default();
-                    let Some(tx) = self.investigations.get() else {
+                    let clear = || {
+                        let mut batch = Batch::default();
                         batch.timers_clear.push((timer.incident, TimerKind::Investigate));
-                        self.store.commit(batch)?;
+                        self.store.commit(batch)
+                    };
+                    let Some(tx) = self.investigations.get() else {
+                        clear()?;
                         continue;
                     };
+                    let mut batch = Batch::default();
                     let lease = self.config.investigate.deadline_secs as i64 + 60;
                     batch.timers.push(Timer {
                         incident: timer.incident,
@@ -745,9 +754,7 @@ impl Engine {
                     }
                     let request = crate::investigate::Request { incident: timer.incident, refresh: false };
                     if tx.send(request).is_err() {
-                        let mut batch = Batch::default();
-                        batch.timers_clear.push((timer.incident, TimerKind::Investigate));
-                        self.store.commit(batch)?;
+                        clear()?;
                     }
                 }
             }

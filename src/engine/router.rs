@@ -114,8 +114,13 @@ impl Engine {
         match self.thread_link(event)? {
             Some((_, ThreadLink::Incident { id })) => return self.note_from_chat(seq, event, id, text, now),
             Some((thread, ThreadLink::Gated { text: original, user, .. })) if classify::is_forced(text) => {
-                let report =
-                    Report { text: original, reporter: Some(user), thread, classified: forced_entry() };
+                let report = Report {
+                    text: original,
+                    reporter: Some(user),
+                    thread,
+                    classified: forced_entry(),
+                    usage: Default::default(),
+                };
                 return self.open_from_chat(seq, event, report, now);
             }
             _ => {}
@@ -132,16 +137,15 @@ impl Engine {
             reasons: verdict.reasons.iter().map(|r| r.to_string()).collect(),
         };
         if verdict.investigate() {
-            let key = thread.clone();
-            let report = Report { text: text.to_string(), reporter: None, thread, classified: entry };
-            self.open_from_chat(seq, event, report, now)?;
-            // The classifier's LLM call is billed to the incident it opened.
-            if let Some(usage) = verdict.usage {
-                if let Some(ThreadLink::Incident { id }) = self.store.thread(&key)? {
-                    self.add_usage(id, usage)?;
-                }
-            }
-            return Ok(());
+            // The classifier's LLM call is billed to the incident it opens.
+            let report = Report {
+                text: text.to_string(),
+                reporter: None,
+                thread,
+                classified: entry,
+                usage: verdict.usage.unwrap_or_default(),
+            };
+            return self.open_from_chat(seq, event, report, now);
         }
         // Nothing to bill it to: the LLM's cost goes in the log line.
         let usage = verdict.usage.unwrap_or_default();
@@ -183,7 +187,7 @@ impl Engine {
         report: Report,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let Report { text, reporter, thread, classified } = report;
+        let Report { text, reporter, thread, classified, usage } = report;
         let text = text.as_str();
         let title = title_from_text(text);
         let new = NewIncident {
@@ -197,6 +201,7 @@ impl Engine {
             thread: Some(thread),
             post_to: Vec::new(),
             classified: Some(classified),
+            usage,
         };
         let actor = Actor::Human(reporter.unwrap_or_else(|| event.user.clone()));
         self.open_with(new, actor, &Self::cause(event), now, Self::consumed(seq))?;
@@ -213,8 +218,13 @@ impl Engine {
         match self.thread_link(event)? {
             Some((_, ThreadLink::Incident { id })) => self.note_from_chat(seq, event, id, text, now),
             Some((thread, ThreadLink::Gated { text: original, user, .. })) if classify::is_forced(text) => {
-                let report =
-                    Report { text: original, reporter: Some(user), thread, classified: forced_entry() };
+                let report = Report {
+                    text: original,
+                    reporter: Some(user),
+                    thread,
+                    classified: forced_entry(),
+                    usage: Default::default(),
+                };
                 self.open_from_chat(seq, event, report, now)
             }
             // Conversations that are not ours: stay quiet.
@@ -325,6 +335,7 @@ impl Engine {
                     thread,
                     post_to,
                     classified: None,
+                    usage: Default::default(),
                 };
                 let text = {
                     let _guard = self.lock();
@@ -399,6 +410,8 @@ struct Report {
     reporter: Option<crate::model::Person>,
     thread: ThreadRef,
     classified: EntryKind,
+    /// What classifying it cost (an LLM call), billed to the incident.
+    usage: crate::model::Usage,
 }
 
 fn forced_entry() -> EntryKind {

@@ -187,6 +187,7 @@ pub async fn create(
         thread: None,
         post_to: engine.alert_routes().for_severity(severity),
         classified: None,
+        usage: Default::default(),
     };
     let cause = format!("api:{:016x}", fastrand::u64(..));
     let incident = blocking(move || {
