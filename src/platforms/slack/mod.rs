@@ -301,19 +301,7 @@ impl ChatPlatform for Slack {
         thread: Option<&str>,
         message: &RichMessage,
     ) -> Result<MessageRef, SendError> {
-        let mut request = SlackApiChatPostMessageRequest::new(
-            SlackChannelId(channel.to_string()),
-            render::content(message),
-        );
-        if let Some(thread) = thread {
-            request = request.with_thread_ts(SlackTs(thread.to_string()));
-        }
-        let response = bounded(self.client.open_session(&self.bot_token).chat_post_message(&request)).await?;
-        Ok(MessageRef {
-            platform: Platform::Slack,
-            channel: response.channel.to_string(),
-            id: response.ts.to_string(),
-        })
+        self.post_with(None, channel, thread, message).await
     }
 
     /// Posts with the outbox `key` in the message's metadata. When an earlier attempt
@@ -334,40 +322,18 @@ impl ChatPlatform for Slack {
                 return Ok(found);
             }
         }
-        let metadata = SlackMessageMetadata {
-            event_type: POST_METADATA.to_string(),
-            event_payload: Some([("key".to_string(), key.to_string())].into()),
-        };
-        let mut request = SlackApiChatPostMessageRequest::new(
-            SlackChannelId(channel.to_string()),
-            render::content(message).with_metadata(metadata),
-        );
-        if let Some(thread) = thread {
-            request = request.with_thread_ts(SlackTs(thread.to_string()));
-        }
-        let answer = bounded(self.client.open_session(&self.bot_token).chat_post_message(&request)).await;
+        let answer = self.post_with(Some(key), channel, thread, message).await;
         let mut in_doubt = self.in_doubt.lock().unwrap_or_else(|p| p.into_inner());
-        match answer {
-            Ok(response) => {
+        match &answer {
+            Ok(_) => {
                 in_doubt.remove(key);
-                if response.channel.0 != channel {
-                    self.channel_ids
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(channel.to_string(), response.channel.to_string());
-                }
-                Ok(MessageRef {
-                    platform: Platform::Slack,
-                    channel: response.channel.to_string(),
-                    id: response.ts.to_string(),
-                })
             }
-            Err(e @ SendError::Transport(_)) => {
+            Err(SendError::Transport(_)) => {
                 in_doubt.insert(key.to_string());
-                Err(e)
             }
-            Err(e) => Err(e),
+            Err(_) => {}
         }
+        answer
     }
 
     async fn update(&self, target: &MessageRef, message: &RichMessage) -> Result<(), SendError> {
@@ -471,6 +437,40 @@ impl ChatPlatform for Slack {
 }
 
 impl Slack {
+    /// `chat.postMessage`, with outbox `key` in the metadata when there is one. Learns
+    /// the id of a channel the config names (`#alerts`) from Slack's answer.
+    async fn post_with(
+        &self,
+        key: Option<&str>,
+        channel: &str,
+        thread: Option<&str>,
+        message: &RichMessage,
+    ) -> Result<MessageRef, SendError> {
+        let mut content = render::content(message);
+        if let Some(key) = key {
+            content = content.with_metadata(SlackMessageMetadata {
+                event_type: POST_METADATA.to_string(),
+                event_payload: Some([("key".to_string(), key.to_string())].into()),
+            });
+        }
+        let mut request = SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content);
+        if let Some(thread) = thread {
+            request = request.with_thread_ts(SlackTs(thread.to_string()));
+        }
+        let response = bounded(self.client.open_session(&self.bot_token).chat_post_message(&request)).await?;
+        if response.channel.0 != channel {
+            self.channel_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(channel.to_string(), response.channel.to_string());
+        }
+        Ok(MessageRef {
+            platform: Platform::Slack,
+            channel: response.channel.to_string(),
+            id: response.ts.to_string(),
+        })
+    }
+
     /// The bot's message that carries outbox `key` in its metadata, in the thread (or
     /// among the channel's latest messages). slack-morphism's `conversations.replies`
     /// cannot ask for metadata, so this one call goes over plain HTTP. A lookup Slack
