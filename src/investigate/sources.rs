@@ -201,6 +201,18 @@ async fn get(
     Ok(text)
 }
 
+/// GETs the URL `template` makes for `incident`: the body, or the source's outcome
+/// when there is none (disabled for a label the incident lacks, failed for the GET).
+async fn get_templated(
+    http: &reqwest::Client,
+    template_url: &str,
+    incident: &Incident,
+    headers: &BTreeMap<String, Secret>,
+) -> Result<String, Fetched> {
+    let url = template(template_url, incident, Fill::Url).map_err(Fetched::Disabled)?;
+    get(http, &url, headers).await.map_err(Fetched::Failed)
+}
+
 /// Follows a dotted path (`status.indicator`, `items.0.name`) into JSON.
 pub fn json_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').filter(|p| !p.is_empty()).try_fold(value, |v, key| match v {
@@ -377,13 +389,9 @@ impl ContextSource for HttpGet {
         &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
-        let url = match template(&self.url, incident, Fill::Url) {
-            Ok(url) => url,
-            Err(why) => return Fetched::Disabled(why),
-        };
-        let body = match get(&self.http, &url, &self.headers).await {
+        let body = match get_templated(&self.http, &self.url, incident, &self.headers).await {
             Ok(body) => body,
-            Err(e) => return Fetched::Failed(e),
+            Err(why) => return why,
         };
         if self.json_path.is_empty() {
             let text = body.trim().to_string();
@@ -582,13 +590,9 @@ impl ContextSource for Deploys {
         &self.meta
     }
     async fn fetch(&self, incident: &Incident) -> Fetched {
-        let url = match template(&self.url, incident, Fill::Url) {
-            Ok(url) => url,
-            Err(why) => return Fetched::Disabled(why),
-        };
-        let body = match get(&self.http, &url, &self.headers).await {
+        let body = match get_templated(&self.http, &self.url, incident, &self.headers).await {
             Ok(body) => body,
-            Err(e) => return Fetched::Failed(e),
+            Err(why) => return why,
         };
         let value: Value = match serde_json::from_str(&body) {
             Ok(v) => v,
